@@ -1,0 +1,8 @@
+"""Test settings: the database comes from DATABASE_URL (SQLite file by default)."""
+
+from .base import *  # noqa: F403
+from .base import DATA_DIR
+
+SECRET_KEY = "test-only-not-secret"
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,1 @@
+"""API users: hashed tokens, login, and per-channel access grants."""

@@ -1,0 +1,1 @@
+"""Sales channels: the parent of every customer and order."""

@@ -1,0 +1,1 @@
+"""Cross-cutting API machinery: errors, rendering, parsing, paging, channel scoping."""

@@ -1,0 +1,82 @@
+"""`<jsonfield>__<key>[__<key>...]=value` filters: the value at that path, as text, equals value.
+
+`100` matches the number 100 and the string "100"; `true` matches the boolean true and the string
+"true". Keys are object keys on both databases. On PostgreSQL a jsonb containment test (`@>`, served
+by a GIN index) narrows the rows first; the text comparison then decides exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from django.db import models
+from django.db.models import Q, QuerySet
+from rest_framework.exceptions import ValidationError
+
+
+class JSONPathText(models.Func):
+    """The JSON value at a key path as text: strings bare, `true`, `100`; NULL for null/missing."""
+
+    output_field = models.TextField()
+
+    def __init__(self, column: str, keys: list[str]) -> None:
+        self.keys = keys
+        super().__init__(models.F(column))
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        column_sql, params = compiler.compile(self.source_expressions[0])
+        return f"({column_sql} #>> %s)", [*params, self.keys]
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        column_sql, params = compiler.compile(self.source_expressions[0])
+        path = "$" + "".join(f'."{key}"' for key in self.keys)
+        sql = (
+            f"(CASE json_type({column_sql}, %s) WHEN 'true' THEN 'true' "
+            f"WHEN 'false' THEN 'false' WHEN 'null' THEN NULL "
+            f"ELSE CAST(json_extract({column_sql}, %s) AS TEXT) END)"
+        )
+        return sql, [*params, path, *params, path]
+
+
+def _nest(keys: list[str], value: Any) -> Any:
+    for key in reversed(keys):
+        value = {key: value}
+    return value
+
+
+def _scalar_candidates(text: str) -> list[Any]:
+    """JSON scalars whose text form could be `text`: the string itself, and a number or boolean."""
+    candidates: list[Any] = [text]
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return candidates
+    if isinstance(parsed, bool | int) or (isinstance(parsed, float) and math.isfinite(parsed)):
+        candidates.append(parsed)
+    return candidates
+
+
+def apply_json_key_filters(
+    qs: QuerySet, params: Any, *, fields: tuple[str, ...], vendor: str
+) -> QuerySet:
+    """Apply every `<field>__<path>` query parameter whose field is one of `fields`."""
+    for index, name in enumerate(sorted(params)):
+        field, sep, path = name.partition("__")
+        if not sep or field not in fields:
+            continue
+        keys = path.split("__")
+        value = params.get(name)
+        if not all(keys) or any('"' in key or "\x00" in key for key in keys):
+            raise ValidationError({name: ["Enter a key path such as attributes__color."]})
+        if "\x00" in value:
+            raise ValidationError({name: ["Null characters are not allowed."]})
+        if vendor == "postgresql":
+            condition = Q()
+            for candidate in _scalar_candidates(value):
+                condition |= Q(**{f"{field}__contains": _nest(keys, candidate)})
+            qs = qs.filter(condition)
+        alias = f"_json_filter_{index}"
+        qs = qs.annotate(**{alias: JSONPathText(field, keys)}).filter(**{alias: value})
+    return qs

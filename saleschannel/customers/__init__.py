@@ -1,0 +1,1 @@
+"""Sales channel customers: the spec's eight operations live here."""

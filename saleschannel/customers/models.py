@@ -1,0 +1,83 @@
+"""The Customer model: one record per customer per sales channel (the spec's `Customer`)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Gender(models.TextChoices):
+    MALE = "male"
+    FEMALE = "female"
+
+
+class UserType(models.TextChoices):
+    GUEST = "guest"
+    REGISTERED = "registered"
+
+
+class Customer(models.Model):
+    channel = models.ForeignKey(
+        "channels.Channel", on_delete=models.PROTECT, related_name="customers"
+    )
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=255, blank=True, default="")
+    last_name = models.CharField(max_length=255, blank=True, default="")
+    phone_number = models.CharField(max_length=128, null=True, blank=True)
+    is_active = models.BooleanField(default=False)
+    # The customer's own id inside the sales channel (e.g. a marketplace customer number).
+    channel_code = models.CharField(max_length=64)
+    erp_code = models.CharField(max_length=64, null=True, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    attribute_kwargs = models.JSONField(default=dict, blank=True)
+    localized_attributes = models.JSONField(default=dict, blank=True)
+    localized_attribute_kwargs = models.JSONField(default=dict, blank=True)
+    extra_field = models.JSONField(default=dict, blank=True)
+    email_allowed = models.BooleanField(default=False)
+    sms_allowed = models.BooleanField(default=False)
+    call_allowed = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(null=True, blank=True)
+    gender = models.CharField(max_length=16, choices=Gender.choices, null=True, blank=True)
+    user_type = models.CharField(max_length=16, choices=UserType.choices, null=True, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    created_date = models.DateTimeField(auto_now_add=True)
+    modified_date = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                "channel", Lower("email"), name="customer_channel_email_ci_uniq"
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "channel_code"], name="customer_channel_code_uniq"
+            ),
+        ]
+        indexes = [
+            # Every filter and sort leads with the channel and ends with the pk, so a page in
+            # pk order (the default, and every sort's tie-break) is read straight off an index.
+            # PostgreSQL-only indexes (prefix, trigram, jsonb) are in migration 0002.
+            models.Index(fields=["channel", "id"], name="cust_ch_pk_idx"),
+            *[
+                models.Index(fields=["channel", column, "id"], name=f"cust_ch_{short}_idx")
+                for column, short in [
+                    ("email", "email"),
+                    ("phone_number", "phone"),
+                    ("first_name", "first"),
+                    ("last_name", "last"),
+                    ("created_date", "created"),
+                    ("modified_date", "modified"),
+                    ("date_joined", "joined"),
+                    ("date_of_birth", "birth"),
+                    ("is_active", "active"),
+                    ("email_allowed", "email_ok"),
+                    ("sms_allowed", "sms_ok"),
+                    ("call_allowed", "call_ok"),
+                    ("gender", "gender"),
+                    ("user_type", "utype"),
+                ]
+            ],
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} (channel {self.channel_id}, #{self.pk})"
