@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint serve clean
+.PHONY: run test lint serve clean conformance
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,7 @@ lint: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) data staticfiles .pytest_cache .ruff_cache
+
+# Spec conformance with schemathesis against the production server (needs DATABASE_URL = PostgreSQL).
+conformance: $(VENV)/.installed-test
+	conformance/run

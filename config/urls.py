@@ -2,9 +2,19 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularJSONAPIView,
+    SpectacularSwaggerView,
+    SpectacularYAMLAPIView,
+)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema.json", SpectacularJSONAPIView.as_view(), name="schema-json"),
+    path("api/schema.yaml", SpectacularYAMLAPIView.as_view(), name="schema-yaml"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema-json"), name="api-docs"),
     path("", include("saleschannel.accounts.urls")),
     path("", include("saleschannel.customers.urls")),
 ]

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "saleschannel.core",
     "saleschannel.accounts",
     "saleschannel.channels",
@@ -133,7 +135,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", DATA_DIR / "static"))
 # Admin assets are served by WhiteNoise straight from the installed apps: no collectstatic step.
 WHITENOISE_USE_FINDERS = True
 
@@ -156,8 +158,34 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["saleschannel.core.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "saleschannel.core.errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": [],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Sales Channel Customers API (Omnitron-compatible)",
+    "DESCRIPTION": (
+        "The eight operations of Omnitron's SalesChannelCustomers API, plus login, the token's "
+        "user and (later) channels. Authorize with `Token <key>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "PREPROCESSING_HOOKS": ["saleschannel.core.openapi.only_canonical_paths"],
+    "PATH_CONVERTER_OVERRIDES": {"int64": {"type": "integer", "format": "int64"}},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "saleschannel.core.openapi.add_error_components",
+    ],
+    "SECURITY": [{"Token": []}],
+    "COMPONENT_SPLIT_REQUEST": False,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "tryItOutEnabled": True},
 }
 
 # Largest request body accepted, in bytes (larger: 413).

@@ -4,5 +4,5 @@ from .base import *  # noqa: F403
 from .base import DATA_DIR
 
 SECRET_KEY = "test-only-not-secret"
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+(DATA_DIR / "static").mkdir(parents=True, exist_ok=True)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

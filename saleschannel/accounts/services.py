@@ -82,12 +82,12 @@ def api_user_create(
     if missing:
         raise ValidationError(f"Unknown channel ids: {missing}", code="not_found")
     user_model = get_user_model()
-    user, _ = user_model.objects.get_or_create(username=username)
+    user, created = user_model.objects.get_or_create(username=username)
     user.is_superuser = superuser
     user.is_staff = superuser
     if password:
         user.set_password(password)
-    elif not user.has_usable_password():
+    elif created or not user.has_usable_password():
         user.set_unusable_password()
     user.save()
     for channel_id in channel_ids:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .db import INT64_MAX, INT64_MIN
@@ -35,9 +37,13 @@ def _check_json_value(value: Any, depth: int) -> str | None:
         and not (INT64_MIN <= value <= INT64_MAX)
     ):
         return "Integers must fit in 64 bits."
+    elif isinstance(value, float) and not -(2.0**63) < value < 2.0**63:
+        # PostgreSQL's jsonb would hand such a number back as a huge integer literal.
+        return "Numbers must lie between -2^63 and 2^63."
     return None
 
 
+@extend_schema_field(OpenApiTypes.OBJECT)
 class JSONObjectField(serializers.JSONField):
     """A JSON object (dict); anything else is a 400 with code `not_an_object`."""
 

@@ -24,8 +24,23 @@ def _default(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+def _big_ints_as_fragments(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if -(2**63) <= value < 2**64 else orjson.Fragment(str(value))
+    if isinstance(value, dict):
+        return {key: _big_ints_as_fragments(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_big_ints_as_fragments(item) for item in value]
+    return value
+
+
 def dumps(data: Any) -> bytes:
-    return orjson.dumps(data, default=_default, option=OPTIONS)
+    try:
+        return orjson.dumps(data, default=_default, option=OPTIONS)
+    except TypeError:
+        # PostgreSQL's jsonb writes a large float such as 1e45 back as a 46-digit integer, which
+        # orjson refuses; such rare documents go through once more with those integers verbatim.
+        return orjson.dumps(_big_ints_as_fragments(data), default=_default, option=OPTIONS)
 
 
 class ORJSONRenderer(BaseRenderer):

@@ -100,8 +100,9 @@ class SortFilter(filters.OrderingFilter):
         if not value:
             return qs
         ordering = [self.get_ordering_value(param) for param in value if param]
-        if not any(term.lstrip("-") == "pk" for term in ordering):
-            ordering.append("pk")
+        if ordering and not any(term.lstrip("-") == "pk" for term in ordering):
+            # The tie-break follows the first key's direction, so one index scan serves both.
+            ordering.append("-pk" if ordering[0].startswith("-") else "pk")
         return qs.order_by(*ordering)
 
 

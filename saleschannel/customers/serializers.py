@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from saleschannel.channels.serializers import ChannelSerializer
 from saleschannel.core.fields import Int64Field, JSONObjectField
 
-from .models import Customer
+from .models import Customer, Gender, UserType
 
 # The spec's order of fields, then the two server-set timestamps.
 CUSTOMER_FIELDS = [
@@ -46,11 +47,10 @@ REQUIRED_FIELDS = [
 
 
 class CustomerSerializer(serializers.ModelSerializer):
-    """Validates writes and renders customers.
+    """A customer of one sales channel. `email` and `channel_code` are unique per channel."""
 
-    `context["channel"]` is the URL's channel: a body `channel` must equal it or be null/omitted.
-    Uniqueness is checked by the service (and enforced by the database), not here.
-    """
+    # Validation notes: context["channel"] is the URL's channel; a body `channel` must equal it
+    # or be null/omitted. Uniqueness is checked by services.py (and enforced by the database).
 
     pk = serializers.IntegerField(read_only=True)
     channel = Int64Field(source="channel_id", allow_null=True, required=False)
@@ -59,6 +59,8 @@ class CustomerSerializer(serializers.ModelSerializer):
     localized_attributes = JSONObjectField(required=False)
     localized_attribute_kwargs = JSONObjectField(required=False)
     extra_field = JSONObjectField(required=False)
+    gender = serializers.ChoiceField(choices=Gender.choices, allow_null=True, required=False)
+    user_type = serializers.ChoiceField(choices=UserType.choices, allow_null=True, required=False)
 
     class Meta:
         model = Customer
@@ -79,3 +81,26 @@ class CustomerSerializer(serializers.ModelSerializer):
         validated = super().to_internal_value(data)
         validated.pop("channel_id", None)  # the channel always comes from the URL
         return validated
+
+
+class OrdersInfoSerializer(serializers.Serializer):
+    total_order_count = serializers.IntegerField()
+    total_order_amount = serializers.DecimalField(
+        max_digits=20, decimal_places=2, allow_null=True, coerce_to_string=False
+    )
+    total_discount_amount = serializers.DecimalField(
+        max_digits=20, decimal_places=2, allow_null=True, coerce_to_string=False
+    )
+    total_refund_amount = serializers.DecimalField(
+        max_digits=20, decimal_places=2, allow_null=True, coerce_to_string=False
+    )
+
+
+class CustomerDetailedSerializer(CustomerSerializer):
+    """A customer with its channel as an object and the totals of its orders (`orders_info`)."""
+
+    channel = ChannelSerializer(read_only=True)
+    orders_info = OrdersInfoSerializer(read_only=True)
+
+    class Meta(CustomerSerializer.Meta):
+        fields = [*CUSTOMER_FIELDS, "orders_info"]

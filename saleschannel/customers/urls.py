@@ -10,9 +10,9 @@ urlpatterns = [
         f"{PREFIX}/detailed", views.CustomerDetailedListApi.as_view(), "customer-detailed-list"
     ),
     *with_and_without_slash(
-        f"{PREFIX}/<int64:pk>", views.CustomerDetailApi.as_view(), "customer-detail"
+        f"{PREFIX}/<int64:id>", views.CustomerDetailApi.as_view(), "customer-detail"
     ),
     *with_and_without_slash(
-        f"{PREFIX}/<int64:pk>/detailed", views.CustomerDetailedApi.as_view(), "customer-detailed"
+        f"{PREFIX}/<int64:id>/detailed", views.CustomerDetailedApi.as_view(), "customer-detailed"
     ),
 ]

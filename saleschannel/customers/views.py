@@ -4,28 +4,50 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404
-from rest_framework import status
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from saleschannel.channels.serializers import ChannelSerializer
 from saleschannel.core.api import ChannelScopedMixin
+from saleschannel.core.openapi import error_responses
 from saleschannel.core.pagination import PageLimitPagination
 
 from .models import Customer
+from .openapi import LIST_RESPONSE_HEADERS, list_parameters
 from .selectors import EMPTY_ORDERS_INFO, customer_get, customer_list, orders_info_for
-from .serializers import CustomerSerializer
+from .serializers import CustomerDetailedSerializer, CustomerSerializer
 from .services import customer_create, customer_delete, customer_update
+
+TAGS = ["SalesChannelCustomers"]
+READ_ERRORS = error_responses(400, 401, 404, 500)
+WRITE_ERRORS = error_responses(400, 401, 403, 404, 413, 415, 500)
+
+
+def _list_of(serializer_class, name: str):
+    if settings.LIST_ENVELOPE:
+        return inline_serializer(
+            name=f"Paginated{name}List",
+            fields={
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": serializer_class(many=True),
+            },
+        )
+    return serializer_class(many=True)
 
 
 class CustomerApiBase(ChannelScopedMixin, APIView):
     def get_queryset(self):
         return Customer.objects.filter(channel=self.channel)
 
-    def get_customer(self, pk: int) -> Customer:
-        customer = customer_get(channel=self.channel, customer_id=pk)
+    def get_customer(self, customer_id: int) -> Customer:
+        customer = customer_get(channel=self.channel, customer_id=customer_id)
         if customer is None:
             raise Http404
         return customer
@@ -52,9 +74,21 @@ class CustomerApiBase(ChannelScopedMixin, APIView):
 
 
 class CustomerListCreateApi(CustomerApiBase):
+    @extend_schema(
+        summary="List Sales Channel Customers",
+        tags=TAGS,
+        parameters=[*list_parameters(), *LIST_RESPONSE_HEADERS],
+        responses={200: _list_of(CustomerSerializer, "Customer"), **READ_ERRORS},
+    )
     def get(self, request: Request, channel_id: int) -> Response:
         return self.paginated(request, detailed=False)
 
+    @extend_schema(
+        summary="Create a new Customer",
+        tags=TAGS,
+        request=CustomerSerializer,
+        responses={201: CustomerSerializer, **WRITE_ERRORS},
+    )
     def post(self, request: Request, channel_id: int) -> Response:
         serializer = CustomerSerializer(data=request.data, context={"channel": self.channel})
         serializer.is_valid(raise_exception=True)
@@ -63,35 +97,74 @@ class CustomerListCreateApi(CustomerApiBase):
 
 
 class CustomerDetailedListApi(CustomerApiBase):
+    @extend_schema(
+        summary="List Sales Channel Customers with Details",
+        tags=TAGS,
+        parameters=[*list_parameters(), *LIST_RESPONSE_HEADERS],
+        responses={200: _list_of(CustomerDetailedSerializer, "CustomerDetailed"), **READ_ERRORS},
+    )
     def get(self, request: Request, channel_id: int) -> Response:
         return self.paginated(request, detailed=True)
 
 
 class CustomerDetailApi(CustomerApiBase):
-    def get(self, request: Request, channel_id: int, pk: int) -> Response:
-        return Response(CustomerSerializer(self.get_customer(pk)).data)
+    @extend_schema(
+        summary="Retrieve Sales Channel Customer",
+        tags=TAGS,
+        responses={200: CustomerSerializer, **READ_ERRORS},
+    )
+    def get(self, request: Request, channel_id: int, id: int) -> Response:
+        return Response(CustomerSerializer(self.get_customer(id)).data)
 
-    def put(self, request: Request, channel_id: int, pk: int) -> Response:
-        return self._update(request, pk, partial=False)
+    @extend_schema(
+        summary="Update Sales Channel Customer",
+        tags=TAGS,
+        request=CustomerSerializer,
+        responses={200: CustomerSerializer, **WRITE_ERRORS},
+    )
+    def put(self, request: Request, channel_id: int, id: int) -> Response:
+        return self._update(request, id, partial=False)
 
-    def patch(self, request: Request, channel_id: int, pk: int) -> Response:
-        return self._update(request, pk, partial=True)
+    @extend_schema(
+        summary="Partially Update Sales Channel Customer",
+        tags=TAGS,
+        request=CustomerSerializer(partial=True),
+        responses={200: CustomerSerializer, **WRITE_ERRORS},
+    )
+    def patch(self, request: Request, channel_id: int, id: int) -> Response:
+        return self._update(request, id, partial=True)
 
-    def delete(self, request: Request, channel_id: int, pk: int) -> Response:
-        customer_delete(channel=self.channel, customer_id=pk)
+    @extend_schema(
+        summary="Delete Sales Channel Customer",
+        tags=TAGS,
+        responses={
+            204: OpenApiResponse(description="Deleted."),
+            **error_responses(400, 401, 403, 404, 500),
+        },
+    )
+    def delete(self, request: Request, channel_id: int, id: int) -> Response:
+        customer_delete(channel=self.channel, customer_id=id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    def _update(self, request: Request, pk: int, *, partial: bool) -> Response:
+    def _update(self, request: Request, customer_id: int, *, partial: bool) -> Response:
         serializer = CustomerSerializer(
             data=request.data, partial=partial, context={"channel": self.channel}
         )
         serializer.is_valid(raise_exception=True)
         customer = customer_update(
-            channel=self.channel, customer_id=pk, data=serializer.validated_data, partial=partial
+            channel=self.channel,
+            customer_id=customer_id,
+            data=serializer.validated_data,
+            partial=partial,
         )
         return Response(CustomerSerializer(customer).data)
 
 
 class CustomerDetailedApi(CustomerApiBase):
-    def get(self, request: Request, channel_id: int, pk: int) -> Response:
-        return Response(self.detailed([self.get_customer(pk)])[0])
+    @extend_schema(
+        summary="Retrieve Sales Channel Customer with Details",
+        tags=TAGS,
+        responses={200: CustomerDetailedSerializer, **READ_ERRORS},
+    )
+    def get(self, request: Request, channel_id: int, id: int) -> Response:
+        return Response(self.detailed([self.get_customer(id)])[0])
