@@ -9,13 +9,18 @@ from drf_spectacular.views import (
     SpectacularYAMLAPIView,
 )
 
+from saleschannel.core import health
+
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/schema.json", SpectacularJSONAPIView.as_view(), name="schema-json"),
     path("api/schema.yaml", SpectacularYAMLAPIView.as_view(), name="schema-yaml"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema-json"), name="api-docs"),
     path("", include("saleschannel.accounts.urls")),
+    path("", include("saleschannel.channels.urls")),
     path("", include("saleschannel.customers.urls")),
 ]
 

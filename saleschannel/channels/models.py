@@ -34,7 +34,7 @@ class Channel(models.Model):
     catalog = models.BigIntegerField()
     channel_type = models.CharField(max_length=32, choices=ChannelType.choices)
     conf = models.JSONField(default=dict, blank=True)
-    category_tree = models.CharField(max_length=255, null=True, blank=True)
+    category_tree = models.TextField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     schema = models.JSONField(null=True, blank=True)
     created_date = models.DateTimeField(auto_now_add=True)
