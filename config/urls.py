@@ -10,12 +10,17 @@ from drf_spectacular.views import (
 )
 
 from saleschannel.core import health
+from saleschannel.core.openapi import SchemaFormatNegotiation
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(content_negotiation_class=SchemaFormatNegotiation),
+        name="schema",
+    ),
     path("api/schema.json", SpectacularJSONAPIView.as_view(), name="schema-json"),
     path("api/schema.yaml", SpectacularYAMLAPIView.as_view(), name="schema-yaml"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema-json"), name="api-docs"),

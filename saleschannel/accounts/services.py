@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable
 
@@ -30,11 +31,19 @@ def _window() -> tuple[int, int]:
     return now // size, size - now % size
 
 
+def _digest(text: str) -> str:
+    # Cache keys must be short and plain; usernames and addresses can be anything.
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def _failure_keys(*, username: str, ip: str) -> list[tuple[str, int]]:
     window, _ = _window()
     return [
-        (f"login-fail:user:{username.lower()}:{window}", settings.LOGIN_MAX_FAILURES_PER_USERNAME),
-        (f"login-fail:ip:{ip}:{window}", settings.LOGIN_MAX_FAILURES_PER_IP),
+        (
+            f"login-fail:user:{_digest(username.lower())}:{window}",
+            settings.LOGIN_MAX_FAILURES_PER_USERNAME,
+        ),
+        (f"login-fail:ip:{_digest(ip)}:{window}", settings.LOGIN_MAX_FAILURES_PER_IP),
     ]
 
 

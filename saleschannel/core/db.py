@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import models
+import json
+from typing import Any
+
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
@@ -10,25 +12,40 @@ INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
 
 
-def _unicode_upper(value: str | None) -> str | None:
+def _upper(value: Any) -> Any:
     return value.upper() if isinstance(value, str) else value
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _json_path_text(document: str | None, keys_json: str) -> str | None:
+    """The JSON value at a path of object keys as PostgreSQL's `#>>` gives it for scalars:
+    strings bare, `true`/`false`, numbers as written; NULL for null, missing, arrays, objects."""
+    if document is None:
+        return None
+    value: Any = json.loads(document)
+    for key in json.loads(keys_json):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    return None
 
 
 @receiver(connection_created)
 def register_sqlite_functions(sender, connection, **kwargs) -> None:
-    if connection.vendor == "sqlite":
-        # SQLite's UPPER() folds ASCII only; PostgreSQL's folds all of Unicode.
-        connection.connection.create_function(
-            "unicode_upper", 1, _unicode_upper, deterministic=True
-        )
-
-
-class UnicodeUpper(models.Func):
-    """UPPER() with Unicode case folding on both databases."""
-
-    function = "UPPER"
-    arity = 1
-    output_field = models.TextField()
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return super().as_sql(compiler, connection, function="unicode_upper", **extra_context)
+    if connection.vendor != "sqlite":
+        return
+    raw = connection.connection
+    # SQLite's UPPER()/LOWER() fold ASCII only; PostgreSQL's fold all of Unicode. The unique
+    # index on LOWER(email) and the case-insensitive filters must agree on both databases.
+    raw.create_function("upper", 1, _upper, deterministic=True)
+    raw.create_function("lower", 1, _lower, deterministic=True)
+    raw.create_function("json_path_text", 2, _json_path_text, deterministic=True)

@@ -17,7 +17,8 @@ from rest_framework.exceptions import ValidationError
 
 
 class JSONPathText(models.Func):
-    """The JSON value at a key path as text: strings bare, `true`, `100`; NULL for null/missing."""
+    """The JSON value at a key path as text: strings bare, `true`, `100`; NULL for null/missing
+    (and, on both databases, for arrays and objects: only scalars are compared)."""
 
     output_field = models.TextField()
 
@@ -27,17 +28,18 @@ class JSONPathText(models.Func):
 
     def as_postgresql(self, compiler, connection, **extra_context):
         column_sql, params = compiler.compile(self.source_expressions[0])
-        return f"({column_sql} #>> %s)", [*params, self.keys]
+        path = f"{column_sql} #> %s"
+        # Scalars only, as on SQLite: an array's or object's text would depend on formatting.
+        sql = (
+            f"(CASE jsonb_typeof({path}) WHEN 'object' THEN NULL WHEN 'array' THEN NULL "
+            f"ELSE {column_sql} #>> %s END)"
+        )
+        return sql, [*params, self.keys, *params, self.keys]
 
     def as_sqlite(self, compiler, connection, **extra_context):
+        # saleschannel.core.db registers json_path_text(): PostgreSQL's `#>>` for scalars.
         column_sql, params = compiler.compile(self.source_expressions[0])
-        path = "$" + "".join(f'."{key}"' for key in self.keys)
-        sql = (
-            f"(CASE json_type({column_sql}, %s) WHEN 'true' THEN 'true' "
-            f"WHEN 'false' THEN 'false' WHEN 'null' THEN NULL "
-            f"ELSE CAST(json_extract({column_sql}, %s) AS TEXT) END)"
-        )
-        return sql, [*params, path, *params, path]
+        return f"json_path_text({column_sql}, %s)", [*params, json.dumps(self.keys)]
 
 
 def _nest(keys: list[str], value: Any) -> Any:

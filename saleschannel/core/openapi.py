@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework.negotiation import DefaultContentNegotiation
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -69,6 +71,17 @@ class HashedTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
+class SchemaFormatNegotiation(DefaultContentNegotiation):
+    """`?format=json` / `?format=yaml` on /api/schema/.
+
+    REST_FRAMEWORK["URL_FORMAT_OVERRIDE"] is off so that `format` is an ordinary (ignored) query
+    parameter on the API; the schema view alone keeps it:
+    `SpectacularAPIView.as_view(content_negotiation_class=SchemaFormatNegotiation)`.
+    """
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE="format")
+
+
 def only_canonical_paths(endpoints, **kwargs):
     """Every path is also served without its trailing slash; document each one once."""
     return [endpoint for endpoint in endpoints if endpoint[0].endswith("/")]
@@ -76,4 +89,22 @@ def only_canonical_paths(endpoints, **kwargs):
 
 def add_error_components(result: dict[str, Any], **kwargs) -> dict[str, Any]:
     result.setdefault("components", {}).setdefault("schemas", {}).update(COMPONENTS)
+    _dedupe_security(result)
     return result
+
+
+def _dedupe_security(result: dict[str, Any]) -> None:
+    """List each security requirement of an operation once.
+
+    SPECTACULAR_SETTINGS["SECURITY"] is appended to the requirement the authentication extension
+    already derived from the view, so every authenticated operation listed `{"Token": []}` twice.
+    """
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "security" not in operation:
+                continue
+            unique: list[dict[str, Any]] = []
+            for requirement in operation["security"]:
+                if requirement not in unique:
+                    unique.append(requirement)
+            operation["security"] = unique

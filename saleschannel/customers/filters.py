@@ -8,10 +8,9 @@ from typing import Any
 import django_filters as filters
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, QuerySet
-from django.db.models.functions import Substr
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Substr, Upper
 
-from saleschannel.core.db import UnicodeUpper
 from saleschannel.core.forms import (
     Int64FormField,
     Int64ListField,
@@ -99,10 +98,18 @@ class SortFilter(filters.OrderingFilter):
     def filter(self, qs: QuerySet, value: list[str] | None) -> QuerySet:
         if not value:
             return qs
-        ordering = [self.get_ordering_value(param) for param in value if param]
-        if ordering and not any(term.lstrip("-") == "pk" for term in ordering):
+        terms = [self.get_ordering_value(param) for param in value if param]
+        if terms and not any(term.lstrip("-") == "pk" for term in terms):
             # The tie-break follows the first key's direction, so one index scan serves both.
-            ordering.append("-pk" if ordering[0].startswith("-") else "pk")
+            terms.append("-pk" if terms[0].startswith("-") else "pk")
+        # NULLs sort last ascending and first descending on both databases (PostgreSQL's
+        # default, which its B-tree indexes serve; SQLite's default is the reverse).
+        ordering = [
+            F(term[1:]).desc(nulls_first=True)
+            if term.startswith("-")
+            else F(term).asc(nulls_last=True)
+            for term in terms
+        ]
         return qs.order_by(*ordering)
 
 
@@ -158,9 +165,8 @@ class CustomerFilterBase(filters.FilterSet):
         return qs.filter(email__startswith=value)
 
     def filter_erp_code(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        return qs.annotate(_erp_upper=UnicodeUpper("erp_code")).filter(
-            _erp_upper__contains=value.upper()
-        )
+        # UPPER() folds Unicode on both databases (saleschannel.core.db overrides SQLite's).
+        return qs.annotate(_erp_upper=Upper("erp_code")).filter(_erp_upper__contains=value.upper())
 
 
 CustomerFilter = type(

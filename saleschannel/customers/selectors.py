@@ -6,7 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import BigIntegerField, Count, F, QuerySet, Sum
+from django.db.models.functions import Cast, Round
 from django_filters.utils import translate_validation
 
 from saleschannel.channels.models import Channel
@@ -14,7 +15,7 @@ from saleschannel.core.json_filters import apply_json_key_filters
 from saleschannel.orders.models import Order
 
 from .filters import CustomerFilter
-from .models import Customer
+from .models import Customer, CustomerHistory
 
 JSON_FILTER_FIELDS = ("attributes", "extra_field")
 
@@ -34,6 +35,16 @@ def customer_get(*, channel: Channel, customer_id: int) -> Customer | None:
     return Customer.objects.filter(channel=channel, pk=customer_id).first()
 
 
+def customer_history(*, channel: Channel, customer_id: int) -> QuerySet[CustomerHistory] | None:
+    """The customer's history, newest first; None when there is neither history nor customer."""
+    entries = CustomerHistory.objects.filter(channel=channel, customer_id=customer_id).order_by(
+        "-pk"
+    )
+    if entries.exists() or Customer.objects.filter(channel=channel, pk=customer_id).exists():
+        return entries
+    return None
+
+
 EMPTY_ORDERS_INFO: dict[str, Any] = {
     "total_order_count": 0,
     "total_order_amount": None,
@@ -42,25 +53,36 @@ EMPTY_ORDERS_INFO: dict[str, Any] = {
 }
 
 
-def orders_info_for(*, customer_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """`orders_info` of each customer, from one grouped query over these customers only."""
+def orders_info_for(*, channel: Channel, customer_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """`orders_info` of each customer: its orders in that channel, in one grouped query over
+    these customers only."""
     if not customer_ids:
         return {}
     rows = (
-        Order.objects.filter(customer_id__in=customer_ids)
+        Order.objects.filter(channel=channel, customer_id__in=customer_ids)
         .order_by()
         .values("customer_id")
         .annotate(
             total_order_count=Count("id"),
-            total_order_amount=Sum("amount"),
-            total_discount_amount=Sum("discount_amount"),
-            total_refund_amount=Sum("refund_amount"),
+            **{f"{total}_cents": _cents_sum(column) for total, column in SUMS.items()},
         )
     )
     info = {}
     for row in rows:
-        customer_id = row.pop("customer_id")
-        for key in ("total_order_amount", "total_discount_amount", "total_refund_amount"):
-            row[key] = Decimal(row[key]).quantize(Decimal("0.01"))
-        info[customer_id] = row
+        info[row["customer_id"]] = {
+            "total_order_count": row["total_order_count"],
+            **{total: Decimal(row[f"{total}_cents"]).scaleb(-2) for total in SUMS},
+        }
     return info
+
+
+SUMS = {
+    "total_order_amount": "amount",
+    "total_discount_amount": "discount_amount",
+    "total_refund_amount": "refund_amount",
+}
+
+
+def _cents_sum(column: str) -> Sum:
+    # Whole cents as 64-bit integers: exact on SQLite too, which adds decimals as floats.
+    return Sum(Cast(Round(F(column) * 100), BigIntegerField()))
