@@ -65,6 +65,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "saleschannel.core.middleware.RequestLogMiddleware",
     "saleschannel.core.middleware.BodySizeLimitMiddleware",
+    "saleschannel.core.throttling.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -155,6 +156,7 @@ REST_FRAMEWORK = {
         "saleschannel.accounts.authentication.HashedTokenAuthentication"
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["saleschannel.core.throttling.TokenRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["saleschannel.core.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["saleschannel.core.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "saleschannel.core.errors.exception_handler",
@@ -162,13 +164,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # `?format=` is not special: unknown query parameters are ignored, like every other.
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sales Channel Customers API (Omnitron-compatible)",
     "DESCRIPTION": (
         "The eight operations of Omnitron's SalesChannelCustomers API, plus login, the token's "
-        "user and (later) channels. Authorize with `Token <key>`."
+        "user, channels and customer history. Authorize with `Token <key>`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -180,7 +184,6 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "saleschannel.core.openapi.add_error_components",
     ],
-    "SECURITY": [{"Token": []}],
     "COMPONENT_SPLIT_REQUEST": False,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -188,6 +191,31 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "tryItOutEnabled": True},
 }
+
+# CORS is off unless origins are configured (comma-separated, e.g. https://admin.example.com).
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+if CORS_ALLOWED_ORIGINS:
+    INSTALLED_APPS.append("corsheaders")
+    MIDDLEWARE.insert(1, "corsheaders.middleware.CorsMiddleware")
+    CORS_ALLOW_HEADERS = [
+        "authorization",
+        "content-type",
+        "if-match",
+        "if-none-match",
+        "idempotency-key",
+        "x-request-id",
+    ]
+    CORS_EXPOSE_HEADERS = [
+        "etag",
+        "link",
+        "x-total-count",
+        "x-total-count-estimate",
+        "x-request-id",
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+        "retry-after",
+    ]
 
 # Largest request body accepted, in bytes (larger: 413).
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 1024 * 1024)
@@ -199,8 +227,14 @@ LIST_MAX_LIMIT = 1000
 LIST_EXACT_COUNT_CAP = env_int("LIST_EXACT_COUNT_CAP", 10_000)
 # Body of list responses: the spec's bare array (default) or DRF's {"count","next",...} envelope.
 LIST_ENVELOPE = env_bool("LIST_ENVELOPE", False)
+# How long a POST's Idempotency-Key response is kept and replayed.
+IDEMPOTENCY_TTL_SECONDS = env_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
 # `pk__in` accepts at most this many ids.
 FILTER_MAX_IN_VALUES = 1000
+
+# Requests per token: "<n>/<second|minute|hour|day>", or empty for no limit (the local default;
+# config.settings.production turns it on).
+RATE_LIMIT_PER_TOKEN = os.environ.get("RATE_LIMIT_PER_TOKEN", "")
 
 # Login: failed attempts allowed per username and per client IP within LOGIN_WINDOW_SECONDS.
 LOGIN_MAX_FAILURES_PER_USERNAME = env_int("LOGIN_MAX_FAILURES_PER_USERNAME", 10)

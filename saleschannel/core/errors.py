@@ -19,23 +19,9 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
+from .exceptions import ServiceUnavailable
+
 logger = logging.getLogger("saleschannel.errors")
-
-
-class RequestTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "Request body is too large."
-    default_code = "request_too_large"
-
-
-class ServiceUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The database is unavailable; try again shortly."
-    default_code = "service_unavailable"
-
-
-class InvalidPage(exceptions.NotFound):
-    default_detail = "Invalid page."
 
 
 def first_code(codes: Any) -> str:

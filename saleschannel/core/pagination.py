@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from .db import INT64_MAX
-from .errors import InvalidPage
+from .exceptions import InvalidPage
 
 
 def _positive_int(params: Any, name: str, default: int, maximum: int | None) -> int:

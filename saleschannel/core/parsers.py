@@ -15,7 +15,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
 from .db import INT64_MAX, INT64_MIN
-from .errors import RequestTooLarge
+from .exceptions import RequestTooLarge
 
 
 def _int64(text: str) -> int:

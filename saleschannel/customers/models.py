@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -42,6 +43,8 @@ class Customer(models.Model):
     date_of_birth = models.DateField(null=True, blank=True)
     created_date = models.DateTimeField(auto_now_add=True)
     modified_date = models.DateTimeField(auto_now=True)
+    # Bumped by every write; the ETag of the customer's representation (If-Match -> 412).
+    version = models.PositiveBigIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["pk"]
@@ -81,3 +84,37 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} (channel {self.channel_id}, #{self.pk})"
+
+
+class HistoryAction(models.TextChoices):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+class CustomerHistory(models.Model):
+    """Who changed which fields of a customer from what to what. Kept after the customer is gone."""
+
+    channel = models.ForeignKey(
+        "channels.Channel", on_delete=models.CASCADE, related_name="customer_history"
+    )
+    # Not a foreign key: the history outlives the customer.
+    customer_id = models.BigIntegerField()
+    action = models.CharField(max_length=8, choices=HistoryAction.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_username = models.CharField(max_length=150, blank=True, default="")
+    # {"field": [old, new], ...} in the API's JSON representation.
+    changes = models.JSONField(default=dict)
+    created_date = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name_plural = "customer history"
+        indexes = [
+            models.Index(fields=["channel", "customer_id", "-id"], name="cust_hist_lookup_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} customer {self.customer_id} by {self.actor_username or '?'}"

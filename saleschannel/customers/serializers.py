@@ -7,7 +7,7 @@ from rest_framework import serializers
 from saleschannel.channels.serializers import ChannelSerializer
 from saleschannel.core.fields import Int64Field, JSONObjectField
 
-from .models import Customer, Gender, UserType
+from .models import Customer, CustomerHistory, Gender, UserType
 
 # The spec's order of fields, then the two server-set timestamps.
 CUSTOMER_FIELDS = [
@@ -104,3 +104,17 @@ class CustomerDetailedSerializer(CustomerSerializer):
 
     class Meta(CustomerSerializer.Meta):
         fields = [*CUSTOMER_FIELDS, "orders_info"]
+
+
+class CustomerHistorySerializer(serializers.ModelSerializer):
+    """One write of a customer: who, when, and each changed field as [old, new]."""
+
+    user = serializers.SerializerMethodField()
+    changes = serializers.DictField(child=serializers.ListField(), read_only=True)
+
+    class Meta:
+        model = CustomerHistory
+        fields = ["id", "customer_id", "action", "user", "changes", "created_date"]
+
+    def get_user(self, entry: CustomerHistory) -> str | None:
+        return entry.actor_username or None

@@ -1,4 +1,5 @@
-"""Customer writes. Every write is one transaction; uniqueness is enforced by the database."""
+"""Customer writes. Every write is one transaction that also records the customer's history;
+uniqueness is enforced by the database, lost updates are prevented by `If-Match` versions."""
 
 from __future__ import annotations
 
@@ -11,26 +12,59 @@ from django.db.models.functions import Lower
 from django.http import Http404
 
 from saleschannel.channels.models import Channel
+from saleschannel.core.exceptions import PreconditionFailed
 
-from .models import Customer
+from .models import Customer, CustomerHistory, HistoryAction
 
 UNIQUE_MESSAGES = {
     "email": "A customer with this email already exists in this channel.",
     "channel_code": "A customer with this channel_code already exists in this channel.",
 }
+# Not part of the change record: set by the server on every write.
+UNTRACKED = {"pk", "created_date", "modified_date"}
 
 
 def _writable_defaults() -> dict[str, Any]:
     """What PUT writes for an optional field it omits: the model's default."""
     defaults: dict[str, Any] = {}
     for field in Customer._meta.concrete_fields:
-        if field.primary_key or field.name in {"channel", "created_date", "modified_date"}:
+        if not field.editable or field.primary_key:
+            continue
+        if field.name in {"channel", "created_date", "modified_date"}:
             continue
         if field.has_default():
             defaults[field.name] = field.get_default()
         elif field.null:
             defaults[field.name] = None
     return defaults
+
+
+def _snapshot(customer: Customer) -> dict[str, Any]:
+    from .serializers import CustomerSerializer  # the API's representation of each value
+
+    data = CustomerSerializer(customer).data
+    return {name: value for name, value in data.items() if name not in UNTRACKED}
+
+
+def _record(
+    *, customer: Customer, action: str, before: dict[str, Any], after: dict[str, Any], actor
+) -> None:
+    changes = {
+        name: [before.get(name), after.get(name)]
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    }
+    if action == HistoryAction.UPDATE and not changes:
+        return
+    user = actor if actor is not None and actor.is_authenticated else None
+    CustomerHistory.objects.create(
+        channel_id=customer.channel_id,
+        customer_id=customer.pk,
+        action=action,
+        actor=user,
+        actor_username=user.get_username() if user else "",
+        changes=changes,
+    )
 
 
 def _conflicting_fields(customer: Customer) -> list[str]:
@@ -69,32 +103,75 @@ def _save(customer: Customer, **save_kwargs: Any) -> None:
         raise
 
 
-def customer_create(*, channel: Channel, data: dict[str, Any]) -> Customer:
+def _locked(*, channel: Channel, customer_id: int, if_match: str | None) -> Customer:
+    customer = Customer.objects.select_for_update().filter(channel=channel, pk=customer_id).first()
+    if customer is None:
+        raise Http404
+    if if_match is not None and not etag_matches(if_match, customer):
+        raise PreconditionFailed()
+    return customer
+
+
+def etag_of(customer: Customer) -> str:
+    return f'"{customer.pk}.{customer.version}"'
+
+
+def etag_matches(header: str, customer: Customer, *, weak: bool = False) -> bool:
+    """Compare with an If-Match (strong) or If-None-Match (weak) header: `*` or a list of tags."""
+    tags = [tag.strip() for tag in header.split(",")]
+    if weak:
+        tags = [tag.removeprefix("W/") for tag in tags]
+    return "*" in tags or etag_of(customer) in tags
+
+
+@transaction.atomic
+def customer_create(*, channel: Channel, data: dict[str, Any], actor=None) -> Customer:
     customer = Customer(channel=channel, **data)
     _save(customer, force_insert=True)
+    _record(
+        customer=customer,
+        action=HistoryAction.CREATE,
+        before={},
+        after=_snapshot(customer),
+        actor=actor,
+    )
     return customer
 
 
 @transaction.atomic
 def customer_update(
-    *, channel: Channel, customer_id: int, data: dict[str, Any], partial: bool
+    *,
+    channel: Channel,
+    customer_id: int,
+    data: dict[str, Any],
+    partial: bool,
+    actor=None,
+    if_match: str | None = None,
 ) -> Customer:
     """PATCH writes only the fields it names; PUT replaces every writable field."""
-    customer = Customer.objects.select_for_update().filter(channel=channel, pk=customer_id).first()
-    if customer is None:
-        raise Http404
+    customer = _locked(channel=channel, customer_id=customer_id, if_match=if_match)
+    before = _snapshot(customer)
     changes = dict(data) if partial else {**_writable_defaults(), **data}
     for name, value in changes.items():
         setattr(customer, name, value)
-    _save(customer, update_fields=[*changes, "modified_date"])
+    customer.version += 1
+    _save(customer, update_fields=[*changes, "version", "modified_date"])
+    _record(
+        customer=customer,
+        action=HistoryAction.UPDATE,
+        before=before,
+        after=_snapshot(customer),
+        actor=actor,
+    )
     return customer
 
 
 @transaction.atomic
-def customer_delete(*, channel: Channel, customer_id: int) -> None:
-    customer = Customer.objects.select_for_update().filter(channel=channel, pk=customer_id).first()
-    if customer is None:
-        raise Http404
+def customer_delete(
+    *, channel: Channel, customer_id: int, actor=None, if_match: str | None = None
+) -> None:
+    customer = _locked(channel=channel, customer_id=customer_id, if_match=if_match)
+    before = _snapshot(customer)
     try:
         with transaction.atomic():
             customer.delete()
@@ -102,3 +179,5 @@ def customer_delete(*, channel: Channel, customer_id: int) -> None:
         raise ValidationError(
             "This customer has orders and cannot be deleted.", code="protected"
         ) from None
+    customer.pk = customer_id
+    _record(customer=customer, action=HistoryAction.DELETE, before=before, after={}, actor=actor)

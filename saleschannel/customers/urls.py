@@ -15,4 +15,7 @@ urlpatterns = [
     *with_and_without_slash(
         f"{PREFIX}/<int64:id>/detailed", views.CustomerDetailedApi.as_view(), "customer-detailed"
     ),
+    *with_and_without_slash(
+        f"{PREFIX}/<int64:id>/history", views.CustomerHistoryApi.as_view(), "customer-history"
+    ),
 ]

@@ -14,14 +14,27 @@ from rest_framework.views import APIView
 
 from saleschannel.channels.serializers import ChannelSerializer
 from saleschannel.core.api import ChannelScopedMixin
+from saleschannel.core.idempotency import idempotent
 from saleschannel.core.openapi import error_responses
 from saleschannel.core.pagination import PageLimitPagination
 
 from .models import Customer
 from .openapi import LIST_RESPONSE_HEADERS, list_parameters
-from .selectors import EMPTY_ORDERS_INFO, customer_get, customer_list, orders_info_for
-from .serializers import CustomerDetailedSerializer, CustomerSerializer
-from .services import customer_create, customer_delete, customer_update
+from .selectors import (
+    EMPTY_ORDERS_INFO,
+    customer_get,
+    customer_history,
+    customer_list,
+    orders_info_for,
+)
+from .serializers import CustomerDetailedSerializer, CustomerHistorySerializer, CustomerSerializer
+from .services import (
+    customer_create,
+    customer_delete,
+    customer_update,
+    etag_matches,
+    etag_of,
+)
 
 TAGS = ["SalesChannelCustomers"]
 READ_ERRORS = error_responses(400, 401, 404, 500)
@@ -42,6 +55,13 @@ def _list_of(serializer_class, name: str):
     return serializer_class(many=True)
 
 
+def customer_response(customer: Customer, *, status: int = 200) -> Response:
+    """A customer's representation with its ETag (its version: If-Match compares against it)."""
+    return Response(
+        CustomerSerializer(customer).data, status=status, headers={"ETag": etag_of(customer)}
+    )
+
+
 class CustomerApiBase(ChannelScopedMixin, APIView):
     def get_queryset(self):
         return Customer.objects.filter(channel=self.channel)
@@ -55,7 +75,9 @@ class CustomerApiBase(ChannelScopedMixin, APIView):
     def detailed(self, customers: list[Customer]) -> list[dict[str, Any]]:
         """`CustomerDetailed` rows: channel as an object plus `orders_info` (one query in all)."""
         channel = ChannelSerializer(self.channel).data
-        info = orders_info_for(customer_ids=[customer.pk for customer in customers])
+        info = orders_info_for(
+            channel=self.channel, customer_ids=[customer.pk for customer in customers]
+        )
         rows = CustomerSerializer(customers, many=True).data
         for row in rows:
             row["channel"] = channel
@@ -76,6 +98,7 @@ class CustomerApiBase(ChannelScopedMixin, APIView):
 class CustomerListCreateApi(CustomerApiBase):
     @extend_schema(
         summary="List Sales Channel Customers",
+        description="Retrieve a list of sales channel customers with optional filters",
         tags=TAGS,
         parameters=[*list_parameters(), *LIST_RESPONSE_HEADERS],
         responses={200: _list_of(CustomerSerializer, "Customer"), **READ_ERRORS},
@@ -85,20 +108,27 @@ class CustomerListCreateApi(CustomerApiBase):
 
     @extend_schema(
         summary="Create a new Customer",
+        description="Create a new Sales Channel Customer for a specific channel.",
         tags=TAGS,
         request=CustomerSerializer,
         responses={201: CustomerSerializer, **WRITE_ERRORS},
     )
     def post(self, request: Request, channel_id: int) -> Response:
-        serializer = CustomerSerializer(data=request.data, context={"channel": self.channel})
+        return idempotent(request, self._create)
+
+    def _create(self) -> Response:
+        serializer = CustomerSerializer(data=self.request.data, context={"channel": self.channel})
         serializer.is_valid(raise_exception=True)
-        customer = customer_create(channel=self.channel, data=serializer.validated_data)
-        return Response(CustomerSerializer(customer).data, status=status.HTTP_201_CREATED)
+        customer = customer_create(
+            channel=self.channel, data=serializer.validated_data, actor=self.request.user
+        )
+        return customer_response(customer, status=status.HTTP_201_CREATED)
 
 
 class CustomerDetailedListApi(CustomerApiBase):
     @extend_schema(
         summary="List Sales Channel Customers with Details",
+        description="Retrieve a detailed list of sales channel customers with optional filters",
         tags=TAGS,
         parameters=[*list_parameters(), *LIST_RESPONSE_HEADERS],
         responses={200: _list_of(CustomerDetailedSerializer, "CustomerDetailed"), **READ_ERRORS},
@@ -110,14 +140,22 @@ class CustomerDetailedListApi(CustomerApiBase):
 class CustomerDetailApi(CustomerApiBase):
     @extend_schema(
         summary="Retrieve Sales Channel Customer",
+        description="Retrieve a specific Sales Channel Customer instance by ID",
         tags=TAGS,
         responses={200: CustomerSerializer, **READ_ERRORS},
     )
     def get(self, request: Request, channel_id: int, id: int) -> Response:
-        return Response(CustomerSerializer(self.get_customer(id)).data)
+        customer = self.get_customer(id)
+        if_none_match = request.headers.get("If-None-Match")
+        if if_none_match is not None and etag_matches(if_none_match, customer, weak=True):
+            return Response(
+                status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag_of(customer)}
+            )
+        return customer_response(customer)
 
     @extend_schema(
         summary="Update Sales Channel Customer",
+        description="Update an existing Sales Channel Customer instance by ID",
         tags=TAGS,
         request=CustomerSerializer,
         responses={200: CustomerSerializer, **WRITE_ERRORS},
@@ -127,6 +165,7 @@ class CustomerDetailApi(CustomerApiBase):
 
     @extend_schema(
         summary="Partially Update Sales Channel Customer",
+        description="Partially update an existing Sales Channel Customer instance by ID",
         tags=TAGS,
         request=CustomerSerializer(partial=True),
         responses={200: CustomerSerializer, **WRITE_ERRORS},
@@ -136,6 +175,7 @@ class CustomerDetailApi(CustomerApiBase):
 
     @extend_schema(
         summary="Delete Sales Channel Customer",
+        description="Delete a specific Sales Channel Customer instance by ID",
         tags=TAGS,
         responses={
             204: OpenApiResponse(description="Deleted."),
@@ -143,7 +183,12 @@ class CustomerDetailApi(CustomerApiBase):
         },
     )
     def delete(self, request: Request, channel_id: int, id: int) -> Response:
-        customer_delete(channel=self.channel, customer_id=id)
+        customer_delete(
+            channel=self.channel,
+            customer_id=id,
+            actor=request.user,
+            if_match=request.headers.get("If-Match"),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _update(self, request: Request, customer_id: int, *, partial: bool) -> Response:
@@ -156,15 +201,37 @@ class CustomerDetailApi(CustomerApiBase):
             customer_id=customer_id,
             data=serializer.validated_data,
             partial=partial,
+            actor=request.user,
+            if_match=request.headers.get("If-Match"),
         )
-        return Response(CustomerSerializer(customer).data)
+        return customer_response(customer)
 
 
 class CustomerDetailedApi(CustomerApiBase):
     @extend_schema(
         summary="Retrieve Sales Channel Customer with Details",
+        description=(
+            "Retrieve a specific Sales Channel Customer instance by ID with additional details"
+        ),
         tags=TAGS,
         responses={200: CustomerDetailedSerializer, **READ_ERRORS},
     )
     def get(self, request: Request, channel_id: int, id: int) -> Response:
         return Response(self.detailed([self.get_customer(id)])[0])
+
+
+class CustomerHistoryApi(CustomerApiBase):
+    @extend_schema(
+        summary="Change history of a customer (newest first; kept after deletion)",
+        description="Who changed which fields, from what to what; newest first.",
+        tags=["Extensions"],
+        parameters=list_parameters()[:2],
+        responses={200: CustomerHistorySerializer(many=True), **READ_ERRORS},
+    )
+    def get(self, request: Request, channel_id: int, id: int) -> Response:
+        entries = customer_history(channel=self.channel, customer_id=id)
+        if entries is None:
+            raise Http404
+        paginator = PageLimitPagination()
+        page = paginator.paginate_queryset(entries, request, view=self)
+        return paginator.get_paginated_response(CustomerHistorySerializer(page, many=True).data)
