@@ -1,19 +1,26 @@
-"""`page`/`limit` pagination that never counts a whole large result.
+"""`page`/`limit` pagination that never counts a whole large result, plus keyset cursors.
 
 The body is the spec's bare array; `Link` (RFC 8288) and `X-Total-Count` carry the paging
 metadata. `next` is found by fetching limit + 1 rows. The total is exact up to
 LIST_EXACT_COUNT_CAP rows; past it, PostgreSQL's planner estimate is sent as
 `X-Total-Count-Estimate` instead. LIST_ENVELOPE=true switches the body to DRF's envelope.
+
+`cursor` (an extension) pages by keyset instead of OFFSET, so a page deep in a large result
+costs the same as the first: `?cursor=` starts, and each `Link: rel="next"` carries the cursor
+of the following page. It works with every `sort`.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import F, OrderBy, Q, QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
@@ -53,9 +60,43 @@ def estimated_count(queryset: QuerySet) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+def _ordering(queryset: QuerySet) -> list[tuple[str, bool]]:
+    """(field name, descending) of each ordering term, pk spelled `pk`."""
+    terms = []
+    for term in queryset.query.order_by:
+        if isinstance(term, str):
+            terms.append((term.lstrip("-"), term.startswith("-")))
+        elif isinstance(term, OrderBy) and isinstance(term.expression, F):
+            terms.append((term.expression.name, term.descending))
+        else:  # pragma: no cover - selectors only order by fields
+            raise ValueError(f"cannot page by keyset over {term!r}")
+    if not any(name in {"pk", "id"} for name, _ in terms):
+        terms.append(("pk", False))
+    return terms
+
+
+def _after(terms: list[tuple[str, bool]], values: list[Any]) -> Q:
+    """Rows after `values` in this order (NULLs last ascending, first descending)."""
+    condition = Q(pk__in=[])  # nothing
+    equal_so_far = Q()
+    for (name, descending), value in zip(terms, values, strict=True):
+        if value is None:
+            beyond = Q(**{f"{name}__isnull": False}) if descending else Q(pk__in=[])
+            same = Q(**{f"{name}__isnull": True})
+        else:
+            beyond = Q(**{f"{name}__{'lt' if descending else 'gt'}": value})
+            if not descending:
+                beyond |= Q(**{f"{name}__isnull": True})
+            same = Q(**{name: value})
+        condition |= equal_so_far & beyond
+        equal_so_far &= same
+    return condition
+
+
 class PageLimitPagination(BasePagination):
     page_query_param = "page"
     limit_query_param = "limit"
+    cursor_query_param = "cursor"
 
     def paginate_queryset(self, queryset: QuerySet, request, view=None) -> list[Any]:
         self.request = request
@@ -63,6 +104,9 @@ class PageLimitPagination(BasePagination):
         self.limit = _positive_int(
             params, self.limit_query_param, settings.LIST_DEFAULT_LIMIT, settings.LIST_MAX_LIMIT
         )
+        self.cursor_mode = self.cursor_query_param in params
+        if self.cursor_mode:
+            return self._paginate_keyset(queryset, params.get(self.cursor_query_param))
         self.page = _positive_int(params, self.page_query_param, 1, None)
         offset = (self.page - 1) * self.limit
         if offset > INT64_MAX - self.limit:
@@ -75,10 +119,62 @@ class PageLimitPagination(BasePagination):
         self.count, self.count_is_exact = self._count(queryset, offset, len(rows))
         return rows
 
-    def _count(self, queryset: QuerySet, offset: int, page_rows: int) -> tuple[int, bool]:
-        if not self.has_next:
+    def _paginate_keyset(self, queryset: QuerySet, cursor: str) -> list[Any]:
+        terms = _ordering(queryset)
+        self.page = 1
+        filtered = queryset
+        if cursor:
+            filtered = queryset.filter(_after(terms, self._decode(cursor, queryset, terms)))
+        rows = list(filtered[: self.limit + 1])
+        self.has_next = len(rows) > self.limit
+        rows = rows[: self.limit]
+        self.next_cursor = self._encode(rows[-1], terms) if self.has_next else None
+        self.count, self.count_is_exact = self._count(queryset, None, len(rows))
+        return rows
+
+    @staticmethod
+    def _value(row: Any, name: str) -> Any:
+        key = "id" if name == "pk" else name
+        return row[key] if isinstance(row, dict) else getattr(row, key)
+
+    def _encode(self, row: Any, terms: list[tuple[str, bool]]) -> str:
+        values = [self._value(row, name) for name, _ in terms]
+        text = json.dumps(values, default=lambda value: value.isoformat(), separators=(",", ":"))
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    def _decode(self, cursor: str, queryset: QuerySet, terms: list[tuple[str, bool]]) -> list:
+        invalid = ValidationError(
+            {self.cursor_query_param: ["Invalid cursor: use the one a response's Link gave."]},
+            code="invalid",
+        )
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            values = json.loads(raw)
+        except (ValueError, binascii.Error):
+            raise invalid from None
+        if not isinstance(values, list) or len(values) != len(terms):
+            raise invalid
+        decoded = []
+        for (name, _), value in zip(terms, values, strict=True):
+            field = (
+                queryset.model._meta.pk if name == "pk" else queryset.model._meta.get_field(name)
+            )
+            try:
+                python_value = None if value is None else field.to_python(value)
+                is_key = python_value is not None and name in {"pk", "id"}
+                if is_key and (not isinstance(python_value, int) or abs(python_value) > INT64_MAX):
+                    raise invalid
+            except DjangoValidationError:
+                raise invalid from None
+            decoded.append(python_value)
+        return decoded
+
+    def _count(self, queryset: QuerySet, offset: int | None, page_rows: int) -> tuple[int, bool]:
+        if not self.has_next and offset is not None:
             return offset + page_rows, True
-        seen_at_least = offset + page_rows + 1
+        if offset is None:  # keyset: rows before this page are unknown
+            offset = 0
+        seen_at_least = offset + page_rows + (1 if self.has_next else 0)
         cap = settings.LIST_EXACT_COUNT_CAP
         vendor = connections[queryset.db].vendor
         if vendor != "postgresql":
@@ -97,9 +193,16 @@ class PageLimitPagination(BasePagination):
         return replace_query_param(url, self.page_query_param, page)
 
     def get_next_link(self) -> str | None:
-        return self._page_link(self.page + 1) if self.has_next else None
+        if not self.has_next:
+            return None
+        if self.cursor_mode:
+            url = remove_query_param(self.request.build_absolute_uri(), self.page_query_param)
+            return replace_query_param(url, self.cursor_query_param, self.next_cursor)
+        return self._page_link(self.page + 1)
 
     def get_previous_link(self) -> str | None:
+        if self.cursor_mode:
+            return None
         return self._page_link(self.page - 1) if self.page > 1 else None
 
     def get_headers(self) -> dict[str, str]:

@@ -16,6 +16,7 @@ from saleschannel.orders.models import Order
 
 from .filters import CustomerFilter
 from .models import Customer, CustomerHistory
+from .representation import COLUMNS
 
 JSON_FILTER_FIELDS = ("attributes", "extra_field")
 
@@ -31,8 +32,9 @@ def customer_list(*, channel: Channel, params: Any) -> QuerySet[Customer]:
     )
 
 
-def customer_get(*, channel: Channel, customer_id: int) -> Customer | None:
-    return Customer.objects.filter(channel=channel, pk=customer_id).first()
+def customer_row(*, channel: Channel, customer_id: int) -> dict[str, Any] | None:
+    """The customer's columns for the read path (representation.py), or None."""
+    return Customer.objects.filter(channel=channel, pk=customer_id).values(*COLUMNS).first()
 
 
 def customer_history(*, channel: Channel, customer_id: int) -> QuerySet[CustomerHistory] | None:

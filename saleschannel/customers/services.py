@@ -107,21 +107,25 @@ def _locked(*, channel: Channel, customer_id: int, if_match: str | None) -> Cust
     customer = Customer.objects.select_for_update().filter(channel=channel, pk=customer_id).first()
     if customer is None:
         raise Http404
-    if if_match is not None and not etag_matches(if_match, customer):
+    if if_match is not None and not etag_in(if_match, etag_of(customer)):
         raise PreconditionFailed()
     return customer
 
 
+def etag_for(*, pk: int, version: int) -> str:
+    return f'"{pk}.{version}"'
+
+
 def etag_of(customer: Customer) -> str:
-    return f'"{customer.pk}.{customer.version}"'
+    return etag_for(pk=customer.pk, version=customer.version)
 
 
-def etag_matches(header: str, customer: Customer, *, weak: bool = False) -> bool:
+def etag_in(header: str, etag: str, *, weak: bool = False) -> bool:
     """Compare with an If-Match (strong) or If-None-Match (weak) header: `*` or a list of tags."""
     tags = [tag.strip() for tag in header.split(",")]
     if weak:
         tags = [tag.removeprefix("W/") for tag in tags]
-    return "*" in tags or etag_of(customer) in tags
+    return "*" in tags or etag in tags
 
 
 @transaction.atomic

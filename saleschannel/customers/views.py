@@ -20,11 +20,12 @@ from saleschannel.core.pagination import PageLimitPagination
 
 from .models import Customer
 from .openapi import LIST_RESPONSE_HEADERS, list_parameters
+from .representation import COLUMNS, customer_representation
 from .selectors import (
     EMPTY_ORDERS_INFO,
-    customer_get,
     customer_history,
     customer_list,
+    customer_row,
     orders_info_for,
 )
 from .serializers import CustomerDetailedSerializer, CustomerHistorySerializer, CustomerSerializer
@@ -32,7 +33,8 @@ from .services import (
     customer_create,
     customer_delete,
     customer_update,
-    etag_matches,
+    etag_for,
+    etag_in,
     etag_of,
 )
 
@@ -66,33 +68,30 @@ class CustomerApiBase(ChannelScopedMixin, APIView):
     def get_queryset(self):
         return Customer.objects.filter(channel=self.channel)
 
-    def get_customer(self, customer_id: int) -> Customer:
-        customer = customer_get(channel=self.channel, customer_id=customer_id)
-        if customer is None:
-            raise Http404
-        return customer
-
-    def detailed(self, customers: list[Customer]) -> list[dict[str, Any]]:
+    def detailed(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """`CustomerDetailed` rows: channel as an object plus `orders_info` (one query in all)."""
         channel = ChannelSerializer(self.channel).data
-        info = orders_info_for(
-            channel=self.channel, customer_ids=[customer.pk for customer in customers]
-        )
-        rows = CustomerSerializer(customers, many=True).data
+        info = orders_info_for(channel=self.channel, customer_ids=[row["id"] for row in rows])
+        detailed = []
         for row in rows:
-            row["channel"] = channel
-            row["orders_info"] = info.get(row["pk"], EMPTY_ORDERS_INFO)
-        return rows
+            data = customer_representation(row)
+            data["channel"] = channel
+            data["orders_info"] = info.get(row["id"], EMPTY_ORDERS_INFO)
+            detailed.append(data)
+        return detailed
 
     def paginated(self, request: Request, *, detailed: bool) -> Response:
         paginator = PageLimitPagination()
         queryset = customer_list(channel=self.channel, params=request.query_params)
-        customers = paginator.paginate_queryset(queryset, request, view=self)
-        if detailed:
-            data = self.detailed(customers)
-        else:
-            data = CustomerSerializer(customers, many=True).data
+        rows = paginator.paginate_queryset(queryset.values(*COLUMNS), request, view=self)
+        data = self.detailed(rows) if detailed else [customer_representation(r) for r in rows]
         return paginator.get_paginated_response(data)
+
+    def get_row(self, customer_id: int) -> dict[str, Any]:
+        row = customer_row(channel=self.channel, customer_id=customer_id)
+        if row is None:
+            raise Http404
+        return row
 
 
 class CustomerListCreateApi(CustomerApiBase):
@@ -145,13 +144,12 @@ class CustomerDetailApi(CustomerApiBase):
         responses={200: CustomerSerializer, **READ_ERRORS},
     )
     def get(self, request: Request, channel_id: int, id: int) -> Response:
-        customer = self.get_customer(id)
+        row = self.get_row(id)
+        etag = etag_for(pk=row["id"], version=row["version"])
         if_none_match = request.headers.get("If-None-Match")
-        if if_none_match is not None and etag_matches(if_none_match, customer, weak=True):
-            return Response(
-                status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag_of(customer)}
-            )
-        return customer_response(customer)
+        if if_none_match is not None and etag_in(if_none_match, etag, weak=True):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(customer_representation(row), headers={"ETag": etag})
 
     @extend_schema(
         summary="Update Sales Channel Customer",
@@ -217,7 +215,7 @@ class CustomerDetailedApi(CustomerApiBase):
         responses={200: CustomerDetailedSerializer, **READ_ERRORS},
     )
     def get(self, request: Request, channel_id: int, id: int) -> Response:
-        return Response(self.detailed([self.get_customer(id)])[0])
+        return Response(self.detailed([self.get_row(id)])[0])
 
 
 class CustomerHistoryApi(CustomerApiBase):
