@@ -67,7 +67,7 @@ def _record(
     )
 
 
-def _conflicting_fields(customer: Customer) -> list[str]:
+def conflicting_fields(customer: Customer) -> list[str]:
     others = Customer.objects.filter(channel_id=customer.channel_id)
     if customer.pk is not None:
         others = others.exclude(pk=customer.pk)
@@ -85,7 +85,7 @@ def _conflicting_fields(customer: Customer) -> list[str]:
 
 
 def _raise_if_conflicting(customer: Customer) -> None:
-    conflicts = _conflicting_fields(customer)
+    conflicts = conflicting_fields(customer)
     if conflicts:
         raise ValidationError(
             {name: ValidationError(UNIQUE_MESSAGES[name], code="unique") for name in conflicts}
