@@ -37,7 +37,7 @@ from saleschannel.core.admin_utils import JSONObjectFormField, LargeTableAdminMi
 from saleschannel.orders.models import Order
 
 from . import services
-from .models import Customer
+from .models import Customer, CustomerHistory
 from .selectors import EMPTY_ORDERS_INFO, orders_info_for
 
 JSON_FIELDS = (
@@ -284,3 +284,23 @@ class CustomerAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             return "No orders."
         url = reverse("admin:orders_order_changelist") + f"?customer__id__exact={obj.pk}"
         return format_html('<a href="{}">View all {} orders</a>', url, count)
+
+
+@admin.register(CustomerHistory)
+class CustomerHistoryAdmin(LargeTableAdminMixin, admin.ModelAdmin):
+    """Read-only: the history is written by the services, in the transaction of each change."""
+
+    list_display = ["id", "customer_id", "channel", "action", "actor_username", "created_date"]
+    list_filter = ["action", "channel"]
+    list_select_related = ["channel"]
+    search_fields = ["=customer_id", "=actor_username"]
+    ordering = ["-pk"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
