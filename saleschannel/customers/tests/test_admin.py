@@ -896,3 +896,33 @@ def test_customer_changelist_with_an_unusable_page_number_is_not_an_error(client
     else:  # Django's answer to a page that does not exist
         assert response.status_code == 302
         assert response["Location"] == f"{CUSTOMERS_URL}?e=1"
+
+
+def test_history_changelist_lists_entries_and_is_read_only(client, channel):
+    from saleschannel.customers.models import CustomerHistory
+    from saleschannel.customers.services import customer_create
+
+    customer = customer_create(
+        channel=channel,
+        data={
+            "email": "history@example.com",
+            "channel_code": "H-1",
+            "is_active": True,
+            "email_allowed": False,
+            "sms_allowed": False,
+            "call_allowed": False,
+        },
+    )
+    entry = CustomerHistory.objects.get(customer_id=customer.pk)
+
+    listing = client.get("/admin/customers/customerhistory/")
+    assert listing.status_code == 200
+    assert changelist_pks(listing) == [entry.pk]
+    assert client.get("/admin/customers/customerhistory/add/").status_code == 403
+    assert (
+        client.post(
+            f"/admin/customers/customerhistory/{entry.pk}/delete/", {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    assert CustomerHistory.objects.filter(pk=entry.pk).exists()
