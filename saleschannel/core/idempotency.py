@@ -37,7 +37,8 @@ class IdempotencyKeyReused(exceptions.APIException):
 
 def _fingerprint(request: Request) -> str:
     body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    text = f"{request.method} {request.path}\n{body}"
+    # The path is served with and without its trailing slash: both are the same request.
+    text = f"{request.method} {request.path.rstrip('/')}\n{body}"
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 

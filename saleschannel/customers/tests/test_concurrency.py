@@ -73,6 +73,8 @@ def in_parallel(calls: list[Call]) -> list[tuple[int, Any]]:
 @pytest.fixture
 def setup(live_server):
     """A channel, a superuser token, and the channel's customers URL on the live server."""
+    # The live server queues only 10 pending connections; 20 arriving at once may be reset.
+    live_server.thread.httpd.socket.listen(64)
     channel = ChannelFactory()
     _, token = api_user_create(username="concurrent", superuser=True)
     base = f"{live_server.url}/api/v1/channel/{channel.pk}/customers/"
