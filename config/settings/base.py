@@ -64,7 +64,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "saleschannel.core.middleware.RequestLogMiddleware",
-    "saleschannel.core.middleware.BodySizeLimitMiddleware",
     "saleschannel.core.throttling.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -74,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that its 413 still passes back through the security-header middlewares above.
+    "saleschannel.core.middleware.BodySizeLimitMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
