@@ -28,6 +28,10 @@ run: $(VENV)/.installed
 	DJANGO_SETTINGS_MODULE=config.settings.local $(BIN)/gunicorn config.wsgi \
 		--bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile -
 
+# The production server (gunicorn, settings from the environment; see docs/OPERATIONS.md).
+serve: $(VENV)/.installed
+	HOST=$(HOST) PORT=$(PORT) PYTHON=$(BIN)/python scripts/serve
+
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
