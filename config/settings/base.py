@@ -119,18 +119,26 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 elif _db["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"}:
     _db["ENGINE"] = "django.db.backends.postgresql"
     _db["CONN_HEALTH_CHECKS"] = True
-    _db.setdefault("OPTIONS", {}).update(
-        {
-            "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
-            # A statement that runs away answers 503 instead of holding a worker forever.
-            "options": f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 15000)}",
-        }
-    )
+    _options = _db.setdefault("OPTIONS", {})
+    _options["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
+    if env_bool("DB_PGBOUNCER", False):
+        # PgBouncer in transaction mode: no server-side cursors or prepared statements, and no
+        # startup options (set statement_timeout on the database role instead).
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+        _options["prepare_threshold"] = None
+    else:
+        # A statement that runs away answers 503 instead of holding a worker forever.
+        _options["options"] = f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 15000)}"
+    if env_int("DB_POOL_MAX_SIZE", 0):
+        # psycopg's pool in each process (Django 5.1+); persistent connections are the pool's job.
+        _options["pool"] = {"min_size": 1, "max_size": env_int("DB_POOL_MAX_SIZE", 0)}
+        _db["CONN_MAX_AGE"] = 0
 
 # Streaming replicas for reads (saleschannel.core.routing): comma-separated database URLs.
 DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS", [])
 REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 5)
-REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 10)
+# A replica further behind than the pin lasts could show a writer its old data: skip it.
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", REPLICA_PIN_SECONDS)
 REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", 5)
 for _index, _url in enumerate(DATABASE_REPLICA_URLS):
     _replica = dj_database_url.parse(_url, conn_max_age=_db.get("CONN_MAX_AGE", 60))
@@ -140,6 +148,9 @@ for _index, _url in enumerate(DATABASE_REPLICA_URLS):
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES[f"replica_{_index}"] = _replica
 if DATABASE_REPLICA_URLS:
+    if not os.environ.get("REDIS_URL"):
+        # Pins must be seen by every worker and server, or a client may not read its writes.
+        raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs REDIS_URL (read-your-writes pins).")
     DATABASE_ROUTERS = ["saleschannel.core.routing.PrimaryReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

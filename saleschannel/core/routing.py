@@ -34,6 +34,7 @@ _used_replica: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 _health: dict[str, tuple[float, bool]] = {}
 _health_lock = threading.Lock()
+_checking: set[str] = set()
 _round_robin = itertools.count()
 
 LAG_SQL = """
@@ -65,13 +66,21 @@ def _check(alias: str) -> bool:
 
 
 def is_healthy(alias: str) -> bool:
+    """The last verdict while it is fresh; else one thread checks (the others keep the old
+    verdict meanwhile), and the verdict is stamped when the check ends, not when it began, so
+    a check that waited out a connect timeout is not stale on arrival."""
     now = time.monotonic()
-    checked_at, healthy = _health.get(alias, (0.0, False))
-    if now - checked_at < settings.REPLICA_CHECK_SECONDS:
-        return healthy
-    healthy = _check(alias)
     with _health_lock:
-        _health[alias] = (now, healthy)
+        checked_at, healthy = _health.get(alias, (0.0, False))
+        if now - checked_at < settings.REPLICA_CHECK_SECONDS or alias in _checking:
+            return healthy
+        _checking.add(alias)
+    try:
+        healthy = _check(alias)
+    finally:
+        with _health_lock:
+            _health[alias] = (time.monotonic(), healthy)
+            _checking.discard(alias)
     return healthy
 
 
