@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.http import Http404
 
+from saleschannel.core.db import writable_defaults
+
 from .models import Channel
 from .serializers import ChannelSerializer
 
@@ -25,25 +27,17 @@ def channel_create(*, data: dict[str, Any]) -> Channel:
     return Channel.objects.create(**serializer.validated_data)
 
 
-def _writable_defaults() -> dict[str, Any]:
-    defaults: dict[str, Any] = {}
-    for field in Channel._meta.concrete_fields:
-        if field.primary_key or field.name in {"created_date", "modified_date"}:
-            continue
-        if field.has_default():
-            defaults[field.name] = field.get_default()
-        elif field.null:
-            defaults[field.name] = None
-    return defaults
-
-
 @transaction.atomic
 def channel_update(*, channel_id: int, data: dict[str, Any], partial: bool) -> Channel:
     """PATCH writes only the fields it names; PUT replaces every writable field."""
     channel = Channel.objects.select_for_update().filter(pk=channel_id).first()
     if channel is None:
         raise Http404
-    changes = dict(data) if partial else {**_writable_defaults(), **data}
+    changes = (
+        dict(data)
+        if partial
+        else {**writable_defaults(Channel, exclude={"created_date", "modified_date"}), **data}
+    )
     for name, value in changes.items():
         setattr(channel, name, value)
     channel.save(update_fields=[*changes, "modified_date"])

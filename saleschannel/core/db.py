@@ -39,6 +39,19 @@ def _json_path_text(document: str | None, keys_json: str) -> str | None:
     return None
 
 
+def writable_defaults(model, *, exclude: set[str]) -> dict[str, Any]:
+    """What PUT writes for each optional field it omits: the model's default, or null."""
+    defaults: dict[str, Any] = {}
+    for field in model._meta.concrete_fields:
+        if not field.editable or field.primary_key or field.name in exclude:
+            continue
+        if field.has_default():
+            defaults[field.name] = field.get_default()
+        elif field.null:
+            defaults[field.name] = None
+    return defaults
+
+
 @receiver(connection_created)
 def register_sqlite_functions(sender, connection, **kwargs) -> None:
     if connection.vendor != "sqlite":

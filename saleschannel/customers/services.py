@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 from django.http import Http404
 
 from saleschannel.channels.models import Channel
+from saleschannel.core.db import writable_defaults as db_writable_defaults
 from saleschannel.core.exceptions import PreconditionFailed
 
 from .models import Customer, CustomerHistory, HistoryAction
@@ -24,19 +25,9 @@ UNIQUE_MESSAGES = {
 UNTRACKED = {"pk", "created_date", "modified_date"}
 
 
-def _writable_defaults() -> dict[str, Any]:
+def writable_defaults() -> dict[str, Any]:
     """What PUT writes for an optional field it omits: the model's default."""
-    defaults: dict[str, Any] = {}
-    for field in Customer._meta.concrete_fields:
-        if not field.editable or field.primary_key:
-            continue
-        if field.name in {"channel", "created_date", "modified_date"}:
-            continue
-        if field.has_default():
-            defaults[field.name] = field.get_default()
-        elif field.null:
-            defaults[field.name] = None
-    return defaults
+    return db_writable_defaults(Customer, exclude={"channel", "created_date", "modified_date"})
 
 
 def _snapshot(customer: Customer) -> dict[str, Any]:
@@ -92,7 +83,8 @@ def _raise_if_conflicting(customer: Customer) -> None:
         )
 
 
-def _save(customer: Customer, **save_kwargs: Any) -> None:
+def save_checked(customer: Customer, **save_kwargs: Any) -> None:
+    """Save, refusing a duplicate email or channel_code with the API's field errors."""
     _raise_if_conflicting(customer)
     try:
         with transaction.atomic():
@@ -131,7 +123,7 @@ def etag_in(header: str, etag: str, *, weak: bool = False) -> bool:
 @transaction.atomic
 def customer_create(*, channel: Channel, data: dict[str, Any], actor=None) -> Customer:
     customer = Customer(channel=channel, **data)
-    _save(customer, force_insert=True)
+    save_checked(customer, force_insert=True)
     _record(
         customer=customer,
         action=HistoryAction.CREATE,
@@ -155,11 +147,11 @@ def customer_update(
     """PATCH writes only the fields it names; PUT replaces every writable field."""
     customer = _locked(channel=channel, customer_id=customer_id, if_match=if_match)
     before = _snapshot(customer)
-    changes = dict(data) if partial else {**_writable_defaults(), **data}
+    changes = dict(data) if partial else {**writable_defaults(), **data}
     for name, value in changes.items():
         setattr(customer, name, value)
     customer.version += 1
-    _save(customer, update_fields=[*changes, "version", "modified_date"])
+    save_checked(customer, update_fields=[*changes, "version", "modified_date"])
     _record(
         customer=customer,
         action=HistoryAction.UPDATE,
