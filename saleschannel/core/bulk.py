@@ -9,9 +9,12 @@
 - `BatchWriter`: writes batches in a second thread on the same database connection, so the
   next batch is parsed and validated while the database works on the previous one.
 - `Progress`: a one-line progress display for a terminal; `CountingReader` counts bytes read.
+- For the commands: `batch_size_type` (the `--batch-size` argument), `channel_or_error`,
+  `open_input` (FILE or `-`), `ImportReporter` (bad lines and the progress line on stderr),
+  `failure_message`.
 
-`saleschannel/orders/services.py` (import_orders) has its own copies of the line reader and
-of the error plumbing; it could use these instead.
+Used by `import_customers` (saleschannel/customers/bulk.py) and `import_orders`
+(saleschannel/orders/services.py).
 """
 
 from __future__ import annotations
@@ -23,15 +26,17 @@ import io
 import os
 import queue
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 import orjson
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.management.base import CommandError, OutputWrapper
 from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from django.db import connections, transaction
 from rest_framework import exceptions, serializers
@@ -40,9 +45,13 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import ISO_8601, api_settings
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
+from saleschannel.channels.models import Channel
+
+from .db import INT64_MAX
 from .errors import error_body, first_code
 from .fields import MAX_JSON_DEPTH, JSONObjectField
 from .parsers import loads_strict
+from .renderers import dumps
 
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
 MAX_REPORTED_ERRORS = 100
@@ -127,37 +136,65 @@ _LONG_NUMBER = re.compile(rb"\d{19}")
 _MAX_FAST_BRACKETS = 256
 
 
-def parse_json_line(raw: bytes) -> Any:
+def parse_json_line(
+    raw: bytes, *, parse_float: Callable[[str], Any] | None = None, int64: bool = True
+) -> Any:
     """One JSON document, with the values and the errors of the API's request parser.
 
     Raises rest_framework.exceptions.ParseError exactly where the API answers 400
     `parse_error` (invalid UTF-8, NaN, integers past 64 bits, lone surrogates, ...).
     orjson reads the common case; whatever it refuses or might read differently goes through
-    the API's parser (`saleschannel.core.parsers.loads_strict`).
+    the API's parser (`saleschannel.core.parsers.loads_strict`). `parse_float` and `int64`
+    are passed on to it: with `parse_float` (e.g. `decimal.Decimal`, for exact amounts) a
+    document with a non-integer number is read by it, never by orjson.
     """
     if raw.count(b"[") + raw.count(b"{") <= _MAX_FAST_BRACKETS and not _LONG_NUMBER.search(raw):
         try:
-            return orjson.loads(raw)
+            value = orjson.loads(raw)
         except orjson.JSONDecodeError:
             pass
-    return loads_strict(raw)
+        else:
+            if parse_float is None or not _has_float(value):
+                return value
+    return loads_strict(raw, parse_float=parse_float, int64=int64)
+
+
+def _has_float(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is float:
+            return True
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+    return False
 
 
 # --- Errors and summaries --------------------------------------------------------------------
 
 
-def error_detail(exc: Exception) -> Errors:
+def error_detail(exc: Exception, *, with_code: bool = True) -> Errors:
     """The API's 400 body for a validation or parse error: `{"field": [...], "code": ...}`.
 
     Errors that are not about a field (a parse error, a body that is not an object) are listed
-    under `non_field_errors`, so every report has the same shape.
+    under `non_field_errors`, so every report has the same shape. `with_code=False` leaves
+    `code` out (`{"field": [...]}`, the format of import_orders' reports).
     """
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     if isinstance(exc, exceptions.ValidationError):
         body = error_body(exc)
-        return {name: value if name == "code" else _plain(value) for name, value in body.items()}
+        return {
+            name: value if name == "code" else _plain(value)
+            for name, value in body.items()
+            if with_code or name != "code"
+        }
     if isinstance(exc, exceptions.APIException):
+        if not with_code:
+            return {NON_FIELD: [str(exc.detail)]}
         return {NON_FIELD: [str(exc.detail)], "code": first_code(exc.get_codes())}
     raise TypeError(f"not an API error: {exc!r}")
 
@@ -171,8 +208,10 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def line_error(lineno: int, message: str, code: str) -> LineError:
-    """A whole-line problem (unreadable line) in the API's error format."""
+def line_error(lineno: int, message: str, code: str | None = None) -> LineError:
+    """A whole-line problem (unreadable line) in the API's error format (no `code` if None)."""
+    if code is None:
+        return LineError(lineno=lineno, errors={NON_FIELD: [message]})
     return LineError(lineno=lineno, errors={NON_FIELD: [message], "code": code})
 
 
@@ -228,18 +267,18 @@ class ImportSummary:
     def stop_clock(self) -> None:
         self.seconds = time.perf_counter() - self.started
 
-    def as_dict(self) -> dict[str, Any]:
-        seconds = round(self.seconds, 3)
-        rate = round(self.rows / self.seconds) if self.seconds > 0 else 0
-        return {
+    def as_dict(self, *, timing: bool = True) -> dict[str, Any]:
+        """The summary a command prints; `timing=False` leaves out seconds/rows_per_second."""
+        counts = {
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "failed": self.failed,
-            "seconds": seconds,
-            "rows_per_second": rate,
-            "errors": [error.as_dict() for error in self.errors],
         }
+        if timing:
+            counts["seconds"] = round(self.seconds, 3)
+            counts["rows_per_second"] = round(self.rows / self.seconds) if self.seconds > 0 else 0
+        return {**counts, "errors": [error.as_dict() for error in self.errors]}
 
 
 class ImportInterrupted(KeyboardInterrupt):
@@ -248,6 +287,9 @@ class ImportInterrupted(KeyboardInterrupt):
     def __init__(self, summary: ImportSummary) -> None:
         super().__init__()
         self.summary = summary
+
+
+# --- Command plumbing -------------------------------------------------------------------------
 
 
 def batch_size_type(maximum: int) -> Callable[[str], int]:
@@ -263,6 +305,79 @@ def batch_size_type(maximum: int) -> Callable[[str], int]:
         return size
 
     return parse
+
+
+def channel_or_error(channel_id: int) -> Channel:
+    """The channel an import writes to; CommandError `Channel N does not exist.` if none."""
+    channel = None
+    if 1 <= channel_id <= INT64_MAX:
+        channel = Channel.objects.filter(pk=channel_id).first()
+    if channel is None:
+        raise CommandError(f"Channel {channel_id} does not exist.")
+    return channel
+
+
+@contextmanager
+def open_input(path: str) -> Iterator[IO[bytes]]:
+    """The binary stream of a FILE argument, closed at the end; `-` is standard input (left
+    open). CommandError `Cannot read PATH: <reason>.` if the file cannot be opened."""
+    if path == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
+    with stream:
+        yield stream
+
+
+def failure_message(summary: ImportSummary, noun: str) -> str:
+    """`1 row was not imported.`, `3 rows were not imported.`, or with --atomic
+    `3 rows failed; --atomic: nothing was written.` (`noun`: "row", "line")."""
+    count = f"1 {noun}" if summary.failed == 1 else f"{summary.failed} {noun}s"
+    if summary.rolled_back:
+        return f"{count} failed; --atomic: nothing was written."
+    were = "was" if summary.failed == 1 else "were"
+    return f"{count} {were} not imported."
+
+
+class ImportReporter:
+    """What an import command shows on stderr while it runs: each bad line as
+    `line N: {"field": [...], ...}`, warnings as `warning: ...`, and, when stderr is a
+    terminal, a `Progress` line (`on_progress` is None otherwise) kept below them."""
+
+    def __init__(self, stderr: OutputWrapper, stream: IO[bytes], *, noun: str = "rows") -> None:
+        self.stderr = stderr
+        self.progress: Progress | None = None
+        if stderr.isatty():
+            self.progress = Progress(stderr._out, total_bytes=stream_size(stream), noun=noun)
+        self._done = (0, 0)
+
+    def error(self, error: LineError) -> None:
+        if self.progress is not None:
+            self.progress.clear()
+        self.stderr.write(f"line {error.lineno}: {dumps(error.errors).decode()}")
+
+    def warning(self, message: str) -> None:
+        if self.progress is not None:
+            self.progress.clear()
+        self.stderr.write(f"warning: {message}")
+
+    @property
+    def on_progress(self) -> Callable[[int, int], None] | None:
+        """`on_progress(rows_read, bytes_read)` for the import, or None off a terminal."""
+        return self._advance if self.progress is not None else None
+
+    def _advance(self, rows: int, bytes_read: int) -> None:
+        self._done = (rows, bytes_read)
+        self.progress.update(rows, bytes_read)
+
+    def close(self) -> None:
+        """Draw the last progress line and end it (nothing off a terminal)."""
+        if self.progress is not None:
+            self.progress.close(*self._done)
+            self.progress = None
 
 
 # --- Fast serializer validation -----------------------------------------------------------

@@ -8,6 +8,7 @@ them), and nesting deeper than the interpreter allows.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -46,10 +47,24 @@ def _has_lone_surrogate(value: Any) -> bool:
     return False
 
 
-def loads_strict(raw: bytes) -> Any:
+def loads_strict(
+    raw: bytes, *, parse_float: Callable[[str], Any] | None = None, int64: bool = True
+) -> Any:
+    """One JSON document as the API reads a request body; ParseError where it answers 400.
+
+    `parse_float` reads the numbers with a fraction or an exponent (e.g. `decimal.Decimal`
+    for exact amounts; default: float). `int64=False` accepts integers of any size, for a
+    caller whose own validation bounds them (they are still refused past Python's
+    integer-string conversion limit).
+    """
     try:
         text = raw.decode("utf-8")
-        data = json.loads(text, parse_int=_int64, parse_constant=_no_constants)
+        data = json.loads(
+            text,
+            parse_int=_int64 if int64 else None,
+            parse_float=parse_float,
+            parse_constant=_no_constants,
+        )
     except UnicodeDecodeError as exc:
         raise ParseError(f"JSON parse error - invalid UTF-8 at byte {exc.start}") from None
     except RecursionError:

@@ -8,28 +8,53 @@ same values is left alone (not written, its `modified_date` kept).
 
 from __future__ import annotations
 
-import codecs
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from contextlib import nullcontext
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
 
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
-from rest_framework import serializers
+from rest_framework import exceptions
 from rest_framework.relations import PrimaryKeyRelatedField, SlugRelatedField
-from rest_framework.settings import api_settings
 
 from saleschannel.channels.models import Channel
+from saleschannel.core.bulk import (
+    MAX_REPORTED_ERRORS,
+    BatchResult,
+    CountingReader,
+    Errors,
+    ImportSummary,
+    LineError,
+    RawLine,
+    error_detail,
+    line_error,
+    parse_json_line,
+    read_lines,
+)
 from saleschannel.customers.models import Customer
 
 from .models import Order
 from .serializers import OrderLineSerializer
 
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "MAX_BATCH_SIZE",
+    "MAX_LINE_BYTES",
+    "MAX_REPORTED_ERRORS",
+    "ImportSummary",
+    "LineError",
+    "ValidLine",
+    "order_line_parse",
+    "order_line_validate",
+    "orders_import",
+    "orders_upsert",
+]
+
 DEFAULT_BATCH_SIZE = 1000
+MAX_BATCH_SIZE = 10_000
 MAX_LINE_BYTES = 1024 * 1024
-MAX_REPORTED_ERRORS = 100
 # Values per `IN (...)` query: below SQLite's historical limit of 999 bound parameters.
 QUERY_CHUNK = 500
 # A batch whose insert collides with a concurrent import of the same numbers is run again.
@@ -37,159 +62,40 @@ BATCH_ATTEMPTS = 3
 # What an order line sets; `created_date` only when the line gives it.
 VALUE_FIELDS = ("customer_id", "status", "currency", "amount", "discount_amount", "refund_amount")
 UPDATED_FIELDS = (*VALUE_FIELDS, "created_date", "modified_date")
-NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
-
-Errors = dict[str, list[str]]
 
 
-@dataclass(frozen=True)
-class RawLine:
-    lineno: int
-    data: bytes
-    too_long: bool = False
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ValidLine:
     lineno: int
     data: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class LineError:
-    lineno: int
-    errors: Errors
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"line": self.lineno, "errors": self.errors}
-
-
-@dataclass
-class BatchResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[LineError] = field(default_factory=list)
-
-
-@dataclass
-class ImportSummary:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    failed: int = 0
-    errors: list[LineError] = field(default_factory=list)  # the first MAX_REPORTED_ERRORS
-    rolled_back: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "failed": self.failed,
-            "errors": [error.as_dict() for error in self.errors],
-        }
-
-
-# --- Reading and parsing ------------------------------------------------------------------
-
-
-def order_lines_read(
-    *, stream: IO[bytes], max_line_bytes: int = MAX_LINE_BYTES
-) -> Iterator[RawLine]:
-    """The non-blank lines of a binary stream without their line ends, numbered from 1.
-
-    A line longer than `max_line_bytes` is skipped without being held in memory and comes
-    back with `too_long=True`. A UTF-8 byte order mark at the start of the file is dropped.
-    """
-    lineno = 0
-    while True:
-        chunk = stream.readline(max_line_bytes + 1)
-        if not chunk:
-            return
-        lineno += 1
-        if len(chunk) > max_line_bytes and not chunk.endswith(b"\n"):
-            while chunk and not chunk.endswith(b"\n"):
-                chunk = stream.readline(max_line_bytes + 1)
-            yield RawLine(lineno=lineno, data=b"", too_long=True)
-            continue
-        if lineno == 1 and chunk.startswith(codecs.BOM_UTF8):
-            chunk = chunk[len(codecs.BOM_UTF8) :]
-        if chunk.endswith(b"\n"):
-            chunk = chunk[:-2] if chunk.endswith(b"\r\n") else chunk[:-1]
-        if chunk.strip():
-            yield RawLine(lineno=lineno, data=chunk)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+# --- Parsing and validation -----------------------------------------------------------------
 
 
 def order_line_parse(*, raw: bytes) -> Any:
-    """One line's JSON value, numbers with a fraction as exact Decimals.
+    """One line's JSON value as the API's parser reads it, but numbers with a fraction as exact
+    Decimals and integers of any size (the serializer's fields bound them).
 
-    Raises ValueError with DRF's parse-error wording for what no database could store:
+    Raises ParseError with the API's parse-error wording for what no database could store:
     invalid UTF-8, NaN/Infinity, lone UTF-16 surrogates, nesting past the interpreter's limit.
     """
-    try:
-        value = json.loads(
-            raw.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant
-        )
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"JSON parse error - invalid UTF-8 at byte {exc.start}") from None
-    except RecursionError:
-        raise ValueError("JSON parse error - nested too deeply") from None
-    except ValueError as exc:
-        raise ValueError(f"JSON parse error - {exc}") from None
-    if _has_lone_surrogate(value):
-        raise ValueError("JSON parse error - lone surrogate in a string")
-    return value
-
-
-def _plain_errors(detail: Any) -> Errors:
-    """DRF error detail as `{field: [message, ...]}` with plain strings."""
-    if not isinstance(detail, dict):
-        detail = {NON_FIELD: detail if isinstance(detail, list) else [detail]}
-    return {
-        str(name): [str(message) for message in messages]
-        if isinstance(messages, list)
-        else [str(messages)]
-        for name, messages in detail.items()
-    }
+    return parse_json_line(raw, parse_float=Decimal, int64=False)
 
 
 def order_line_validate(
     *, raw: RawLine, serializer: OrderLineSerializer, max_line_bytes: int = MAX_LINE_BYTES
 ) -> ValidLine | LineError:
-    """Parse and validate one line without touching the database."""
+    """Parse and validate one line without touching the database.
+
+    Errors are `{"field": ["message", ...]}` (the API's 400 body without its `code`).
+    """
     if raw.too_long:
-        message = f"Line is longer than {max_line_bytes} bytes."
-        return LineError(lineno=raw.lineno, errors={NON_FIELD: [message]})
+        return line_error(raw.lineno, f"Line is longer than {max_line_bytes} bytes.")
     try:
-        value = order_line_parse(raw=raw.data)
-    except ValueError as exc:
-        return LineError(lineno=raw.lineno, errors={NON_FIELD: [str(exc)]})
-    try:
-        data = serializer.run_validation(value)
-    except serializers.ValidationError as exc:
-        return LineError(lineno=raw.lineno, errors=_plain_errors(exc.detail))
+        data = serializer.run_validation(order_line_parse(raw=raw.data))
+    except (exceptions.ParseError, exceptions.ValidationError) as exc:
+        return LineError(lineno=raw.lineno, errors=error_detail(exc, with_code=False))
     return ValidLine(lineno=raw.lineno, data=data)
 
 
@@ -365,31 +271,29 @@ def orders_import(
     atomic: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_error: Callable[[LineError], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> ImportSummary:
     """Import a JSON Lines stream of orders into `channel`.
 
     Bad lines are skipped and reported (in line order, through `on_error`); the others are
     written, a batch of `batch_size` lines per transaction. With `atomic=True` the whole stream
     is one transaction: if any line fails, nothing is written and the summary's created /
-    updated / unchanged counts are 0.
+    updated / unchanged counts are 0. `on_progress(lines_read, bytes_read)` is called after
+    each non-blank line.
     """
-    if atomic:
-        with transaction.atomic():
-            summary = _import(
-                channel=channel,
-                stream=stream,
-                atomic=True,
-                batch_size=batch_size,
-                on_error=on_error,
-            )
-            if summary.failed:
-                transaction.set_rollback(True)
-                summary.created = summary.updated = summary.unchanged = 0
-                summary.rolled_back = True
-        return summary
-    return _import(
-        channel=channel, stream=stream, atomic=False, batch_size=batch_size, on_error=on_error
-    )
+    with transaction.atomic() if atomic else nullcontext():
+        summary = _import(
+            channel=channel,
+            stream=stream,
+            atomic=atomic,
+            batch_size=batch_size,
+            on_error=on_error,
+            on_progress=on_progress,
+        )
+        if atomic and summary.failed:
+            transaction.set_rollback(True)
+            summary.roll_back()
+    return summary
 
 
 def _import(
@@ -399,11 +303,13 @@ def _import(
     atomic: bool,
     batch_size: int,
     on_error: Callable[[LineError], None] | None,
+    on_progress: Callable[[int, int], None] | None,
 ) -> ImportSummary:
     summary = ImportSummary()
     serializer = OrderLineSerializer()
     valid: list[ValidLine] = []
     invalid: list[LineError] = []
+    counted = CountingReader(stream)
 
     def flush() -> None:
         # Under --atomic, once a line has failed the rest is only checked, never written.
@@ -412,24 +318,22 @@ def _import(
             result = orders_upsert(
                 channel=channel, lines=valid, write=not (atomic and (summary.failed or invalid))
             )
-        summary.created += result.created
-        summary.updated += result.updated
-        summary.unchanged += result.unchanged
-        for error in sorted([*invalid, *result.errors], key=lambda error: error.lineno):
-            summary.failed += 1
-            if len(summary.errors) < MAX_REPORTED_ERRORS:
-                summary.errors.append(error)
-            if on_error is not None:
+        result.errors = sorted([*invalid, *result.errors], key=lambda error: error.lineno)
+        summary.add(result)
+        if on_error is not None:
+            for error in result.errors:
                 on_error(error)
         valid.clear()
         invalid.clear()
 
-    for raw in order_lines_read(stream=stream):
+    for read, raw in enumerate(read_lines(stream=counted, max_line_bytes=MAX_LINE_BYTES), 1):
         outcome = order_line_validate(raw=raw, serializer=serializer)
         if isinstance(outcome, LineError):
             invalid.append(outcome)
         else:
             valid.append(outcome)
+        if on_progress is not None:
+            on_progress(read, counted.bytes_read)
         if len(valid) + len(invalid) >= batch_size:
             flush()
     if valid or invalid:

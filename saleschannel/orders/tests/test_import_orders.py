@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ from hypothesis import strategies as st
 from saleschannel.customers.models import Customer
 from saleschannel.customers.tests.factories import CustomerFactory
 from saleschannel.orders.models import Order
-from saleschannel.orders.services import MAX_LINE_BYTES, MAX_REPORTED_ERRORS
+from saleschannel.orders.services import MAX_LINE_BYTES, MAX_REPORTED_ERRORS, order_line_parse
 from saleschannel.orders.tests.factories import OrderFactory
 
 SUMMARY_KEYS = {"created", "updated", "unchanged", "failed", "errors"}
@@ -858,3 +859,100 @@ def test_two_concurrent_imports_of_one_file_create_each_order_once(tmp_path):
     assert sum(run.summary["unchanged"] for run in runs) == count
     assert sum(run.summary["updated"] + run.summary["failed"] for run in runs) == 0
     assert Order.objects.filter(channel_id=customer.channel_id).count() == count
+
+
+# --- Exact numbers ------------------------------------------------------------------------
+
+# Each case: (a key, the JSON number given for it) -> the exact errors expected for the line.
+EXACT_NUMBERS = {
+    # Read as a float this is 0.3, a valid amount; read exactly it has 17 digits.
+    "amount_with_17_digits": (
+        "amount",
+        "0.30000000000000001",
+        {"amount": ["Ensure that there are no more than 12 digits in total."]},
+    ),
+    # A number where text is expected: read as a float it would pass as the string "1.1".
+    "status_as_a_fraction": ("status", "1.10", {"status": ["Not a valid string."]}),
+    # Integers past 64 bits reach the fields, which report them (not a parse error).
+    "amount_past_64_bits": (
+        "amount",
+        str(10**20),
+        {"amount": ["Ensure that there are no more than 12 digits in total."]},
+    ),
+    "customer_past_64_bits": (
+        "customer",
+        str(2**64),
+        {"customer": [f"Ensure this value is less than or equal to {2**63 - 1}."]},
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(EXACT_NUMBERS))
+def test_numbers_are_read_exactly_not_as_floats(channel, customer, tmp_path, kind):
+    key, literal, expected = EXACT_NUMBERS[kind]
+    rest = {k: v for k, v in order_line(customer, "EXACT").items() if k != key}
+    text = json.dumps(rest)[:-1] + f', "{key}": {literal}}}'
+    path = write_jsonl(tmp_path, [text, order_line(customer, "NEXT")])
+
+    run = run_import(channel.pk, path)
+
+    assert run.summary == {
+        "created": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "failed": 1,
+        "errors": [{"line": 1, "errors": expected}],
+    }
+    assert set(stored(channel)) == {"NEXT"}
+
+
+JSON_NUMBERS = st.one_of(
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+JSON_DOCUMENTS = st.recursive(
+    st.one_of(JSON_NUMBERS, st.text(max_size=5), st.booleans(), st.none()),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(document=JSON_DOCUMENTS)
+def test_a_line_is_read_with_decimal_fractions_and_unbounded_integers(document):
+    text = json.dumps(document)
+
+    value = order_line_parse(raw=text.encode())
+
+    # repr tells Decimal from float and int from float: the values and their types match.
+    assert repr(value) == repr(json.loads(text, parse_float=Decimal))
+
+
+# --- Progress line ------------------------------------------------------------------------
+
+
+class TerminalStream(io.StringIO):
+    """A text stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_a_progress_line_below_the_bad_line_reports(channel, customer, tmp_path):
+    path = write_jsonl(tmp_path, [order_line(customer, "T1"), "[]", order_line(customer, "T3")])
+    out, err = io.StringIO(), TerminalStream()
+
+    with pytest.raises(CommandError, match=r"^1 line was not imported\.$"):
+        call_command(
+            "import_orders", str(channel.pk), str(path), stdout=out, stderr=err, no_color=True
+        )
+
+    shown = err.getvalue()
+    report = '{"non_field_errors":["Invalid data. Expected a dictionary, but got list."]}'
+    # The progress line is wiped before the report, then drawn again and ended.
+    assert f"\r\x1b[Kline 2: {report}\n" in shown
+    assert re.fullmatch(r"3 lines  [\d,]+ lines/s  100%\x1b\[K\n", shown.rsplit("\r", 1)[1])
+    assert json.loads(out.getvalue())["created"] == 2
+    assert set(stored(channel)) == {"T1", "T3"}

@@ -39,22 +39,19 @@ Exit status: 0 when every row was imported; 1 when any row failed (with or witho
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from saleschannel.channels.models import Channel
 from saleschannel.core.bulk import (
     ImportInterrupted,
-    LineError,
-    Progress,
+    ImportReporter,
     batch_size_type,
-    stream_size,
+    channel_or_error,
+    failure_message,
+    open_input,
 )
 from saleschannel.core.commands import JSONCommand
-from saleschannel.core.db import INT64_MAX
-from saleschannel.core.renderers import dumps
 from saleschannel.customers.bulk import (
     DEFAULT_BATCH_SIZE,
     FORMATS,
@@ -64,15 +61,6 @@ from saleschannel.customers.bulk import (
 )
 
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
-
-
-def channel_or_error(channel_id: int) -> Channel:
-    channel = None
-    if 1 <= channel_id <= INT64_MAX:
-        channel = Channel.objects.filter(pk=channel_id).first()
-    if channel is None:
-        raise CommandError(f"Channel {channel_id} does not exist.")
-    return channel
 
 
 def format_of(path: str, given: str | None) -> str:
@@ -109,45 +97,14 @@ class Command(JSONCommand):
         channel = channel_or_error(options["channel_id"])
         path = options["file"]
         fmt = format_of(path, options["format"])
-        if path == "-":
-            summary = self._import(channel, sys.stdin.buffer, fmt, options)
-        else:
-            try:
-                stream = open(path, "rb")  # noqa: SIM115 (closed below)
-            except OSError as exc:
-                raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
-            with stream:
-                summary = self._import(channel, stream, fmt, options)
-
+        with open_input(path) as stream:
+            summary = self._import(channel, stream, fmt, options)
         self.emit(summary.as_dict())
         if summary.failed:
-            rows = "1 row" if summary.failed == 1 else f"{summary.failed} rows"
-            if summary.rolled_back:
-                message = f"{rows} failed; --atomic: nothing was written."
-            else:
-                were = "was" if summary.failed == 1 else "were"
-                message = f"{rows} {were} not imported."
-            raise CommandError(message, returncode=1)
+            raise CommandError(failure_message(summary, "row"), returncode=1)
 
     def _import(self, channel, stream, fmt, options):
-        progress = None
-        if self.stderr.isatty():
-            progress = Progress(self.stderr._out, total_bytes=stream_size(stream))
-
-        def report(error: LineError) -> None:
-            if progress is not None:
-                progress.clear()
-            self.stderr.write(f"line {error.lineno}: {dumps(error.errors).decode()}")
-
-        def warn(message: str) -> None:
-            self.stderr.write(f"warning: {message}")
-
-        rows_done = [0, 0]
-
-        def advance(rows: int, bytes_read: int) -> None:
-            rows_done[:] = [rows, bytes_read]
-            progress.update(rows, bytes_read)
-
+        reporter = ImportReporter(self.stderr, stream)
         try:
             summary = customers_import(
                 channel=channel,
@@ -155,21 +112,19 @@ class Command(JSONCommand):
                 fmt=fmt,
                 atomic=options["atomic"],
                 batch_size=options["batch_size"],
-                on_error=report,
-                on_warning=warn,
-                on_progress=advance if progress is not None else None,
+                on_error=reporter.error,
+                on_warning=reporter.warning,
+                on_progress=reporter.on_progress,
             )
         except CsvFormatError as exc:
             raise CommandError(str(exc)) from exc
         except ImportInterrupted as interrupted:
-            if progress is not None:
-                progress.close(*rows_done)
+            reporter.close()
             self.emit(interrupted.summary.as_dict())
             if interrupted.summary.rolled_back:
                 message = "Interrupted; --atomic: nothing was written."
             else:
                 message = "Interrupted; the summary counts the batches written before."
             raise CommandError(message, returncode=130) from None
-        if progress is not None:
-            progress.close(*rows_done)
+        reporter.close()
         return summary

@@ -37,7 +37,8 @@ summary's created/updated/unchanged counts are 0).
 At the end one JSON summary is printed on stdout:
 `{"created": 3, "updated": 1, "unchanged": 0, "failed": 1,
 "errors": [{"line": 4, "errors": {"amount": ["A valid number is required."]}}]}`
-(`errors` lists the first 100 bad lines; `failed` counts them all).
+(`errors` lists the first 100 bad lines; `failed` counts them all). On a terminal, stderr
+shows a progress line.
 
 Exit status: 0 when every line was imported, 1 when any line failed (with or without
 `--atomic`) or when the command cannot run (unknown channel, unreadable file).
@@ -45,28 +46,17 @@ Exit status: 0 when every line was imported, 1 when any line failed (with or wit
 
 from __future__ import annotations
 
-import argparse
-import sys
-
 from django.core.management.base import CommandError
 
-from saleschannel.channels.models import Channel
+from saleschannel.core.bulk import (
+    ImportReporter,
+    batch_size_type,
+    channel_or_error,
+    failure_message,
+    open_input,
+)
 from saleschannel.core.commands import JSONCommand
-from saleschannel.core.db import INT64_MAX
-from saleschannel.core.renderers import dumps
-from saleschannel.orders.services import DEFAULT_BATCH_SIZE, LineError, orders_import
-
-MAX_BATCH_SIZE = 10_000
-
-
-def batch_size(value: str) -> int:
-    try:
-        size = int(value)
-    except ValueError:
-        size = 0
-    if not 1 <= size <= MAX_BATCH_SIZE:
-        raise argparse.ArgumentTypeError(f"must be an integer from 1 to {MAX_BATCH_SIZE}")
-    return size
+from saleschannel.orders.services import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, orders_import
 
 
 class Command(JSONCommand):
@@ -82,48 +72,27 @@ class Command(JSONCommand):
         )
         parser.add_argument(
             "--batch-size",
-            type=batch_size,
+            type=batch_size_type(MAX_BATCH_SIZE),
             default=DEFAULT_BATCH_SIZE,
             help=f"lines per transaction (default {DEFAULT_BATCH_SIZE})",
         )
 
     def handle(self, *args, **options):
-        channel_id = options["channel_id"]
-        channel = None
-        if 1 <= channel_id <= INT64_MAX:
-            channel = Channel.objects.filter(pk=channel_id).first()
-        if channel is None:
-            raise CommandError(f"Channel {channel_id} does not exist.")
-
-        path = options["file"]
-        if path == "-":
-            summary = self._import(channel, sys.stdin.buffer, options)
-        else:
+        channel = channel_or_error(options["channel_id"])
+        with open_input(options["file"]) as stream:
+            reporter = ImportReporter(self.stderr, stream, noun="lines")
             try:
-                stream = open(path, "rb")  # noqa: SIM115 (closed below)
-            except OSError as exc:
-                raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
-            with stream:
-                summary = self._import(channel, stream, options)
+                summary = orders_import(
+                    channel=channel,
+                    stream=stream,
+                    atomic=options["atomic"],
+                    batch_size=options["batch_size"],
+                    on_error=reporter.error,
+                    on_progress=reporter.on_progress,
+                )
+            finally:
+                reporter.close()
 
-        self.emit(summary.as_dict())
+        self.emit(summary.as_dict(timing=False))
         if summary.failed:
-            lines = "1 line" if summary.failed == 1 else f"{summary.failed} lines"
-            if summary.rolled_back:
-                message = f"{lines} failed; --atomic: nothing was written."
-            else:
-                were = "was" if summary.failed == 1 else "were"
-                message = f"{lines} {were} not imported."
-            raise CommandError(message, returncode=1)
-
-    def _import(self, channel, stream, options):
-        def report(error: LineError) -> None:
-            self.stderr.write(f"line {error.lineno}: {dumps(error.errors).decode()}")
-
-        return orders_import(
-            channel=channel,
-            stream=stream,
-            atomic=options["atomic"],
-            batch_size=options["batch_size"],
-            on_error=report,
-        )
+            raise CommandError(failure_message(summary, "line"), returncode=1)
