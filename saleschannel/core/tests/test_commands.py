@@ -20,6 +20,7 @@ from saleschannel.channels.models import Channel, ChannelType
 from saleschannel.channels.tests.factories import ChannelFactory
 from saleschannel.core.management.commands.seed_demo import DEMO_CUSTOMERS, DEMO_ORDERS
 from saleschannel.customers.models import Customer
+from saleschannel.customers.tests.factories import customer_body
 from saleschannel.orders.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -52,17 +53,6 @@ def client_for(key: str) -> APIClient:
 def active_user(key: str):
     response = client_for(key).get("/api/v1/active_user/")
     return response.status_code, response.json()
-
-
-def customer_body(n: int) -> dict:
-    return {
-        "email": f"c{n}@example.com",
-        "channel_code": f"C-{n}",
-        "is_active": True,
-        "email_allowed": False,
-        "sms_allowed": False,
-        "call_allowed": False,
-    }
 
 
 # --- create_channel ---------------------------------------------------------------------------
@@ -248,10 +238,11 @@ def test_create_api_user_read_only_has_no_write_permissions_and_gets_403():
     assert [reader.has_perm(p) for p in WRITE_PERMS] == [False, False, False]
     assert [writer.has_perm(p) for p in WRITE_PERMS] == [True, True, True]
     url = f"/api/v1/channel/{channel.pk}/customers/"
-    denied = client_for(ro["token"]).post(url, customer_body(1), format="json")
+    denied = client_for(ro["token"]).post(url, customer_body("c1@example.com"), format="json")
     assert (denied.status_code, denied.json()["code"]) == (403, "permission_denied")
     assert client_for(ro["token"]).get(url).status_code == 200
-    assert client_for(rw["token"]).post(url, customer_body(2), format="json").status_code == 201
+    created = client_for(rw["token"]).post(url, customer_body("c2@example.com"), format="json")
+    assert created.status_code == 201
     assert list(Customer.objects.values_list("email", flat=True)) == ["c2@example.com"]
 
 

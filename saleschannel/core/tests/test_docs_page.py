@@ -15,23 +15,11 @@ from saleschannel.accounts.services import api_user_create
 from saleschannel.channels.tests.factories import ChannelFactory
 from saleschannel.customers.tests.factories import CustomerFactory
 
+from .browser import ARTIFACTS, TIMEOUT_MS, open_offline_page, sync_playwright_or_skip
 from .test_openapi import SPEC, SPEC_OPERATIONS
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts"
 LIST_PATH = "/api/v1/channel/{channel_id}/customers/"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-TIMEOUT_MS = 20_000
 
 
 class AssetLinks(HTMLParser):
@@ -109,35 +97,7 @@ def test_docs_page_loads_the_schema_from_a_local_url_that_answers_json():
 
 @pytest.fixture
 def sync_playwright():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed: the browser test cannot run")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the playwright package is not installed: the browser test cannot run")
-    return sync_playwright
-
-
-def open_offline_page(playwright, blocked: list[str], allowed_hosts: set[str], extra_args=()):
-    """A browser page that aborts (and records) every request to a host not in allowed_hosts."""
-    browser = playwright.chromium.launch(
-        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args]
-    )
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-
-    def only_local(route):
-        url = route.request.url
-        parts = urlsplit(url)
-        if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in allowed_hosts:
-            blocked.append(url)
-            route.abort()
-        else:
-            route.continue_()
-
-    context.route("**/*", only_local)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    return browser, page
+    return sync_playwright_or_skip()
 
 
 def wait_for_operations(page, count: int) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
 from django.db import connection
@@ -58,17 +57,6 @@ def test_api_answers_503_json_when_the_database_is_unreachable(unreachable_datab
 
     assert response.status_code == 503
     assert response.json()["code"] == "service_unavailable"
-
-
-@pytest.fixture
-def request_log(caplog):
-    logger = logging.getLogger("saleschannel.requests")
-    logger.addHandler(caplog.handler)
-    previous = logger.level
-    logger.setLevel(logging.INFO)
-    yield caplog
-    logger.setLevel(previous)
-    logger.removeHandler(caplog.handler)
 
 
 def _lines(caplog) -> list[dict]:

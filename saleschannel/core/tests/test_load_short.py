@@ -4,124 +4,52 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from saleschannel.accounts.services import api_user_create
 from saleschannel.customers.models import Customer
 
-BASE_DIR = Path(settings.BASE_DIR)
+from .servers import BASE_DIR, AppServer, server_env, this_tests_database_url
+
 LOADTEST = BASE_DIR / "bench" / "load" / "loadtest.py"
 DURATION = 8
 OPERATIONS = {"seed", "retrieve", "list", "filtered", "create", "patch"}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def this_tests_database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        name = str(db["NAME"])
-        if name == ":memory:" or name.startswith("file:"):
-            pytest.skip("an in-memory SQLite test database cannot be shared with a server")
-        return f"sqlite:///{Path(name).resolve()}"
-    auth = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{auth}@{db['HOST'] or ''}{port}/{quote(db['NAME'], safe='')}"
-
-
 @pytest.fixture
 def server(tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DEBUG", "DATABASE_URL", "DJANGO_SETTINGS_MODULE", "REDIS_URL"}
-        and not key.startswith(("WEB_", "RATE_LIMIT"))
-    }
-    port = free_port()
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings.production",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "DATABASE_URL": this_tests_database_url(),
-            "DATA_DIR": str(tmp_path / "data"),
-            "STATIC_ROOT": str(tmp_path / "static"),
-            "RATE_LIMIT_PER_TOKEN": "off",
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "WEB_CONCURRENCY": "2",
-            "GRACEFUL_TIMEOUT": "5",
-        }
-    )
-    log_path = tmp_path / "gunicorn.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.conf.py",
-             "config.wsgi"],
-            env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                assert proc.poll() is None, log_path.read_text()
-                try:
-                    with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.1)
-            yield base, log_path
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+    """The production server (2 workers) on the test database, without a rate limit."""
+    env = server_env(tmp_path, DATABASE_URL=this_tests_database_url(), RATE_LIMIT_PER_TOKEN="off")
+    app = AppServer("gunicorn", env, tmp_path)
+    try:
+        app.wait_healthy()
+        yield app
+    finally:
+        app.stop()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_loadtest_for_8_seconds_has_no_5xx_and_the_database_matches_its_201s(
     server, channel, tmp_path
 ):
-    base, log_path = server
     _, token = api_user_create(username="load", superuser=True)
     report_path = tmp_path / "report.json"
     run_id = f"lt{secrets.token_hex(3)}"
 
     done = subprocess.run(
-        [sys.executable, str(LOADTEST), "--url", base, "--token", token,
+        [sys.executable, str(LOADTEST), "--url", server.base, "--token", token,
          "--channel", str(channel.pk), "--duration", str(DURATION), "--concurrency", "4",
          "--run-id", run_id, "--out", str(report_path)],
         capture_output=True, text=True, timeout=DURATION + 120,
     )  # fmt: skip
 
-    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}\n{log_path.read_text()}"
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}\n{server.log()}"
     report = json.loads(report_path.read_text())
     assert json.loads(done.stdout) == report
     print(json.dumps(report))  # the numbers, for the record (pytest -s)

@@ -4,149 +4,50 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import secrets
 import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 
 from saleschannel.accounts.services import api_user_create
 from saleschannel.customers.tests.factories import CustomerFactory
 
+from .servers import SERVE, AppServer, call, server_env, this_tests_database_url
+
 # The child process reads what the test writes: the rows must be committed.
 shares_test_data = pytest.mark.django_db(transaction=True)
 
-SERVE = Path(settings.BASE_DIR) / "scripts" / "serve"
 GRACEFUL_TIMEOUT = 10
-STARTUP_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def this_tests_database_url() -> str:
-    """A DATABASE_URL naming the database this test runs on (pytest-django's test database)."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        name = str(db["NAME"])
-        if name == ":memory:" or name.startswith("file:"):
-            pytest.skip("an in-memory SQLite test database cannot be shared with a subprocess")
-        return f"sqlite:///{Path(name).resolve()}"
-    auth = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    userinfo = f"{auth}@" if auth else ""
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{userinfo}{db['HOST'] or ''}{port}/{quote(db['NAME'], safe='')}"
 
 
 def child_env(tmp_path: Path, shared_db: bool = True, **overrides: str) -> dict[str, str]:
     """The child's environment: the test's database if `shared_db`, else a scratch SQLite file."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key
-        not in {
-            "DJANGO_SETTINGS_MODULE",
-            "DEBUG",
-            "DATABASE_URL",
-            "STATIC_ROOT",
-            "RATE_LIMIT_PER_TOKEN",
-        }
-        and not key.startswith(("WEB_", "SERVE_"))
-    }
-    env.update(
-        {
-            "PYTHON": sys.executable,
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "DATABASE_URL": (
-                this_tests_database_url() if shared_db else f"sqlite:///{tmp_path}/scratch.sqlite3"
-            ),
-            "DATA_DIR": str(tmp_path / "data"),
-            "STATIC_ROOT": str(tmp_path / "static"),
-            "HOST": "127.0.0.1",
-            "PORT": str(free_port()),
-            "WEB_CONCURRENCY": "2",
-            "GRACEFUL_TIMEOUT": str(GRACEFUL_TIMEOUT),
-        }
+    database_url = (
+        this_tests_database_url() if shared_db else f"sqlite:///{tmp_path}/scratch.sqlite3"
     )
-    env.update(overrides)
+    env = server_env(
+        tmp_path,
+        **{"DATABASE_URL": database_url, "GRACEFUL_TIMEOUT": str(GRACEFUL_TIMEOUT), **overrides},
+    )
+    if "SERVE_COLLECTSTATIC" not in overrides:
+        del env["SERVE_COLLECTSTATIC"]  # serve's own default (collect static files) is tested
     return env
-
-
-def get(url: str, token: str | None = None) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url)
-    if token:
-        request.add_header("Authorization", f"Token {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
-
-
-class Server:
-    """scripts/serve running in the background, its output in a file."""
-
-    def __init__(self, tmp_path: Path, env: dict[str, str]):
-        self.env = env
-        self.base = f"http://127.0.0.1:{env['PORT']}"
-        self.port = int(env["PORT"])
-        self.log_path = tmp_path / "serve.log"
-        self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            [str(SERVE)], env=env, stdout=self._log, stderr=subprocess.STDOUT
-        )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_healthy(self) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"serve exited early:\n{self.log()}"
-            try:
-                if get(f"{self.base}/healthz")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"serve did not answer /healthz in {STARTUP_SECONDS} s:\n{self.log()}")
-
-    def wait_for_log(self, text: str, seconds: float = 10) -> None:
-        deadline = time.monotonic() + seconds
-        while text not in self.log():
-            assert time.monotonic() < deadline, f"{text!r} never logged:\n{self.log()}"
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._log.close()
 
 
 @pytest.fixture
 def start_server(tmp_path):
-    servers: list[Server] = []
+    servers: list[AppServer] = []
 
-    def start(shared_db: bool = True, **overrides: str) -> Server:
-        server = Server(tmp_path, child_env(tmp_path, shared_db, **overrides))
+    def start(shared_db: bool = True, **overrides: str) -> AppServer:
+        server = AppServer(
+            f"serve{len(servers)}", child_env(tmp_path, shared_db, **overrides), tmp_path
+        )
         servers.append(server)
         server.wait_healthy()
         return server
@@ -202,24 +103,25 @@ def test_serve_answers_the_api_from_the_test_database_with_production_settings(
     _, token = api_user_create(username="prod", password=None, superuser=True)
     server = start_server(DEBUG="false")  # an explicit false is accepted
 
-    status, _, body = get(f"{server.base}/readyz")
-    assert (status, json.loads(body)) == (
+    ready = call("GET", server.url("/readyz"))
+    assert (ready.status, ready.body) == (
         200,
         {"status": "ready", "database": "ok", "migrations": "ok"},
     )
-    status, headers, body = get(f"{server.base}/api/v1/channel/{channel.pk}/customers/", token)
-    assert status == 200
-    assert [(row["pk"], row["email"]) for row in json.loads(body)] == [
+    listed = call("GET", server.url(f"/api/v1/channel/{channel.pk}/customers/"), token)
+    assert listed.status == 200
+    assert [(row["pk"], row["email"]) for row in listed.body] == [
         (c.pk, c.email) for c in customers
     ]
+    headers = listed.headers
     assert headers["X-Total-Count"] == "3"
     # Production settings limit requests per token by default (1200/minute).
     assert (headers["RateLimit-Limit"], headers["RateLimit-Remaining"]) == ("1200", "1199")
     # gunicorn cannot be told to drop `Server`; it sends its name without the version.
     assert headers["Server"] == "gunicorn"
     # DEBUG off: an unknown URL is the JSON 404, not Django's technical page.
-    status, _, body = get(f"{server.base}/no/such/page/", token)
-    assert (status, json.loads(body)) == (404, {"detail": "Not found.", "code": "not_found"})
+    missing = call("GET", server.url("/no/such/page/"), token)
+    assert (missing.status, missing.body) == (404, {"detail": "Not found.", "code": "not_found"})
 
 
 def test_serve_collects_static_files_for_whitenoise_and_logs_only_the_apps_json_lines(
@@ -229,10 +131,10 @@ def test_serve_collects_static_files_for_whitenoise_and_logs_only_the_apps_json_
 
     collected = Path(server.env["STATIC_ROOT"]) / "admin" / "css" / "base.css"
     assert collected.is_file()
-    status, headers, body = get(f"{server.base}/static/admin/css/base.css")
-    assert status == 200
-    assert headers["Content-Type"].startswith("text/css")
-    assert body == collected.read_bytes()
+    css = call("GET", server.url("/static/admin/css/base.css"))
+    assert css.status == 200
+    assert css.headers["Content-Type"].startswith("text/css")
+    assert css.raw == collected.read_bytes()
     # No gunicorn access log: the requests (the first good /healthz, the CSS) appear once each,
     # as the app's JSON lines.
     requests = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
@@ -293,8 +195,8 @@ def test_serve_migrate_1_migrates_an_empty_database_before_serving(start_server,
     scratch = tmp_path / "scratch.sqlite3"
     server = start_server(shared_db=False, SERVE_MIGRATE="1")
 
-    status, _, body = get(f"{server.base}/readyz")
-    assert (status, json.loads(body)["migrations"]) == (200, "ok")
+    ready = call("GET", server.url("/readyz"))
+    assert (ready.status, ready.body["migrations"]) == (200, "ok")
     with sqlite3.connect(scratch) as db:
         applied = set(db.execute("SELECT app, name FROM django_migrations").fetchall())
     assert applied == set(MigrationRecorder(connection).applied_migrations())
@@ -303,6 +205,6 @@ def test_serve_migrate_1_migrates_an_empty_database_before_serving(start_server,
 def test_serve_without_serve_migrate_leaves_an_empty_database_unmigrated(start_server, tmp_path):
     server = start_server(shared_db=False)
 
-    status, _, body = get(f"{server.base}/readyz")
-    assert status == 503
-    assert json.loads(body)["migrations"] == "pending"
+    ready = call("GET", server.url("/readyz"))
+    assert ready.status == 503
+    assert ready.body["migrations"] == "pending"

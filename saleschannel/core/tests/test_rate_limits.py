@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from saleschannel.accounts.models import ApiToken, hash_token
 from saleschannel.accounts.services import api_user_create
 from saleschannel.customers.models import Customer
+from saleschannel.customers.tests.factories import customer_body
 
 pytestmark = pytest.mark.django_db
 
@@ -61,17 +62,6 @@ def limited(settings):
     cache.clear()
 
 
-def customer_body(n: int) -> dict:
-    return {
-        "email": f"rl{n}@example.com",
-        "channel_code": f"RL-{n}",
-        "is_active": True,
-        "email_allowed": False,
-        "sms_allowed": False,
-        "call_allowed": False,
-    }
-
-
 def test_five_requests_pass_with_remaining_4_to_0_then_sixth_is_429_throttled(limited, make_client):
     client = make_client(superuser=True)
 
@@ -107,7 +97,7 @@ def test_every_method_and_endpoint_draws_on_one_budget_and_a_throttled_create_wr
 ):
     client = make_client(superuser=True)
     base = f"/api/v1/channel/{channel.pk}/customers/"
-    created = client.post(base, customer_body(1), format="json")
+    created = client.post(base, customer_body("rl1@example.com", "RL-1"), format="json")
     pk = created.json()["pk"]
     responses = [
         created,
@@ -119,7 +109,7 @@ def test_every_method_and_endpoint_draws_on_one_budget_and_a_throttled_create_wr
     assert [r.status_code for r in responses] == [201, 200, 200, 200, 200]
     assert [r["RateLimit-Remaining"] for r in responses] == ["4", "3", "2", "1", "0"]
 
-    refused_create = client.post(base, customer_body(2), format="json")
+    refused_create = client.post(base, customer_body("rl2@example.com", "RL-2"), format="json")
     refused_patch = client.patch(f"{base}{pk}/", {"first_name": "Bob"}, format="json")
 
     assert (refused_create.status_code, refused_create.json()["code"]) == (429, "throttled")

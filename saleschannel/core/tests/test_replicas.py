@@ -14,17 +14,18 @@ import uuid
 import pytest
 from django.db import connection
 
-from .pgcluster import (
+from saleschannel.customers.tests.factories import customer_body
+
+from .pgcluster import Cluster, private_cluster_skip_reason, wait_replayed
+from .servers import (
     AppServer,
-    Cluster,
     call,
     flush_redis,
     free_port,
     manage,
-    private_cluster_skip_reason,
     redis_skip_reason,
     server_env,
-    wait_replayed,
+    wait_all_healthy,
 )
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -60,8 +61,7 @@ def stack(tmp_path_factory):
         replica.basebackup_from(primary)
         replica.start(hot_standby="on", log_statement="all")
         assert replica.query("SELECT pg_is_in_recovery()") is True
-        with primary.connect() as conn:
-            conn.execute(f"CREATE DATABASE {DATABASE}")
+        primary.create_database(DATABASE)
 
         env = server_env(
             root / "setup",
@@ -94,8 +94,7 @@ def stack(tmp_path_factory):
         tolerant = server("tolerant", 86400, 2)
         tolerant_b = server("tolerant_b", 86400, 1)
         lag_aware = server("lag_aware", MAX_LAG_SECONDS, 1)
-        for app in (tolerant, tolerant_b, lag_aware):  # they boot in parallel
-            app.wait_healthy()
+        wait_all_healthy([tolerant, tolerant_b, lag_aware])
         yield {
             "primary": primary,
             "replica": replica,
@@ -143,9 +142,7 @@ def prefixes_of(email: str, start: int, count: int) -> list[str]:
 
 
 def create_customer(stack, server: AppServer, prefix: str) -> dict:
-    email = f"{prefix}c@example.com"
-    body = {"email": email, "channel_code": prefix + "c", "is_active": True,
-            "email_allowed": False, "sms_allowed": False, "call_allowed": False}  # fmt: skip
+    body = customer_body(f"{prefix}c@example.com")  # channel code: f"{prefix}c"
     reply = call("POST", server.url(stack["customers"]), stack["writer"], body)
     assert reply.status == 201, reply.body
     return reply.body

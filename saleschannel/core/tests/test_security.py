@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import secrets
 import subprocess
 import sys
 from io import StringIO
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 from rest_framework.test import APIClient
 
 from saleschannel.accounts.models import ApiToken, hash_token
 from saleschannel.accounts.services import api_user_create
 from saleschannel.customers.tests.factories import CustomerFactory
+
+from .servers import run_manage, server_env, this_tests_database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -126,45 +125,16 @@ def test_revoke_token_needs_exactly_one_of_token_or_user(make_client, args):
     assert status_of(keeper) == 200
 
 
-def this_tests_database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(str(db['NAME'])).resolve()}"
-    auth = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{auth}@{db['HOST'] or ''}{port}/{quote(db['NAME'], safe='')}"
-
-
-def manage(*args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings.production",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "DATABASE_URL": this_tests_database_url(),
-        }
-    )
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        env=env,
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 @pytest.mark.django_db(transaction=True)
-def test_revoke_token_command_line_prints_json_and_fails_with_exit_1_on_no_match():
+def test_revoke_token_command_line_prints_json_and_fails_with_exit_1_on_no_match(tmp_path):
     _, key = api_user_create(username="cli-victim")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert status_of(client) == 200
+    env = server_env(tmp_path, DATABASE_URL=this_tests_database_url())
 
-    done = manage("revoke_token", key)
-    again = manage("revoke_token", key)
+    done = run_manage(env, "revoke_token", key)
+    again = run_manage(env, "revoke_token", key)
 
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"revoked": 1}
@@ -176,17 +146,6 @@ def test_revoke_token_command_line_prints_json_and_fails_with_exit_1_on_no_match
 
 
 # --- secrets never echoed -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def request_log(caplog):
-    logger = logging.getLogger("saleschannel.requests")
-    logger.addHandler(caplog.handler)
-    previous = logger.level
-    logger.setLevel(logging.INFO)
-    yield caplog
-    logger.setLevel(previous)
-    logger.removeHandler(caplog.handler)
 
 
 def assert_secret_absent(response, secret: str) -> None:

@@ -6,20 +6,27 @@ from __future__ import annotations
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from django.db import connection
 
 from saleschannel.accounts.models import ApiToken
 from saleschannel.accounts.services import api_user_create
 from saleschannel.channels.tests.factories import ChannelFactory
 from saleschannel.core.models import IdempotencyRecord
 from saleschannel.customers.models import Customer
+from saleschannel.customers.tests.factories import customer_body
 
-from .pgcluster import AppServer, Reply, call, flush_redis, redis_skip_reason, server_env
+from .servers import (
+    AppServer,
+    Reply,
+    call,
+    flush_redis,
+    redis_skip_reason,
+    server_env,
+    this_tests_database_url,
+    wait_all_healthy,
+)
 
 # The servers read what the test writes, and the test reads what they write: committed rows.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,20 +37,6 @@ MAX_LOGIN_FAILURES = 4  # per username per LOGIN_WINDOW_SECONDS, on both servers
 WINDOW = 60  # seconds: the rate limit's period ("/minute") and LOGIN_WINDOW_SECONDS
 ACTIVE_USER = "/api/v1/active_user/"
 LOGIN = "/api/v1/auth/login/"
-
-
-def this_tests_database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        name = str(db["NAME"])
-        if name == ":memory:" or name.startswith("file:"):
-            pytest.skip("an in-memory SQLite test database cannot be shared with a subprocess")
-        return f"sqlite:///{Path(name).resolve()}"
-    auth = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{auth}@{db['HOST'] or ''}{port}/{quote(db['NAME'], safe='')}"
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +60,7 @@ def servers(django_db_setup, django_db_blocker, tmp_path_factory):
                 LOGIN_WINDOW_SECONDS=str(WINDOW),
             )
             started.append(AppServer(name, env, root))
-        for server in started:  # they boot in parallel
-            server.wait_healthy()
+        wait_all_healthy(started)
         a, b = started
         assert a.base != b.base and a.proc.pid != b.proc.pid
         yield a, b
@@ -91,17 +83,6 @@ def new_user(*, password: str | None = None, superuser: bool = True) -> tuple[st
         user.password = hasher.encode(password, hasher.salt())
         user.save(update_fields=["password"])
     return username, key
-
-
-def customer_body(email: str) -> dict:
-    return {
-        "email": email,
-        "channel_code": email.split("@")[0],
-        "is_active": True,
-        "email_allowed": False,
-        "sms_allowed": False,
-        "call_allowed": False,
-    }
 
 
 def wait_for_room_in_window(needed: float) -> None:

@@ -1,3 +1,5 @@
+from typing import Any
+
 import factory
 
 from saleschannel.channels.tests.factories import ChannelFactory
@@ -17,3 +19,16 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     email_allowed = False
     sms_allowed = False
     call_allowed = False
+
+
+def customer_body(email: str, channel_code: str | None = None) -> dict[str, Any]:
+    """The smallest valid request body for a customer (its channel code defaults to the part of
+    `email` before the @)."""
+    return {
+        "email": email,
+        "channel_code": email.split("@")[0] if channel_code is None else channel_code,
+        "is_active": True,
+        "email_allowed": False,
+        "sms_allowed": False,
+        "call_allowed": False,
+    }

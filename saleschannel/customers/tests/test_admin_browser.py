@@ -4,26 +4,14 @@ search the customer changelist by email, open the customer, edit and save it; th
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
 
+from saleschannel.core.tests.browser import ARTIFACTS, open_offline_page, sync_playwright_or_skip
 from saleschannel.customers.tests.factories import CustomerFactory
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 # The admin's header colour (--header-bg in admin/css/base.css, light theme).
 ADMIN_HEADER_BG = "rgb(65, 118, 144)"
@@ -32,12 +20,7 @@ PASSWORD = "browser-pass-123"
 
 @pytest.fixture
 def sync_playwright():
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="the Python playwright package is not installed"
-    )
-    return sync_api.sync_playwright
+    return sync_playwright_or_skip()
 
 
 def run_admin_edit(sync_playwright, base_url: str, email: str, new_first_name: str) -> dict:
@@ -45,26 +28,15 @@ def run_admin_edit(sync_playwright, base_url: str, email: str, new_first_name: s
     sync API runs an event loop in this thread, where Django refuses synchronous queries."""
     seen: dict = {"blocked": [], "css": {}}
 
-    def guard(route) -> None:
-        if urlsplit(route.request.url).hostname in LOCAL_HOSTS:
-            route.continue_()
-        else:
-            seen["blocked"].append(route.request.url)
-            route.abort()
-
     def record_css(response) -> None:
         if response.url.endswith(".css"):
             seen["css"][urlsplit(response.url).path] = response.status
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser, page = open_offline_page(
+            playwright, seen["blocked"], LOCAL_HOSTS, color_scheme="light"
+        )
         try:
-            context = browser.new_context(
-                color_scheme="light", viewport={"width": 1280, "height": 900}
-            )
-            context.route("**/*", guard)
-            page = context.new_page()
-            page.set_default_timeout(20_000)
             page.on("response", record_css)
 
             page.goto(f"{base_url}/admin/")
@@ -94,7 +66,7 @@ def run_admin_edit(sync_playwright, base_url: str, email: str, new_first_name: s
             )
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "admin.png"))
-            context.close()
+            page.context.close()
         finally:
             browser.close()
     return seen

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import http.client
-import json
-import threading
-import urllib.parse
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
 
-from saleschannel.accounts.services import api_user_create
-from saleschannel.channels.tests.factories import ChannelFactory
 from saleschannel.customers.models import Customer
 from saleschannel.customers.services import UNIQUE_MESSAGES
-from saleschannel.customers.tests.factories import CustomerFactory
+from saleschannel.customers.tests.factories import CustomerFactory, customer_body
+
+from .parallel import Call, assert_no_server_errors, in_parallel, live_channel, statuses
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,71 +18,10 @@ THREADS = 20
 NOT_FOUND = {"detail": "Not found.", "code": "not_found"}
 
 
-class Call:
-    """One HTTP request to send once its connection is open (so all start at the same moment)."""
-
-    def __init__(self, method: str, url: str, token: str, body: dict | None = None):
-        self.method, self.url, self.token, self.body = method, url, token, body
-
-    def connect(self) -> http.client.HTTPConnection:
-        parts = urllib.parse.urlsplit(self.url)
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-        connection.connect()
-        return connection
-
-    def send(self, connection: http.client.HTTPConnection) -> tuple[int, Any]:
-        """Returns the status and the parsed JSON body (None when empty)."""
-        headers = {"Authorization": f"Token {self.token}", "Accept": "application/json"}
-        data = None
-        if self.body is not None:
-            data = json.dumps(self.body).encode()
-            headers["Content-Type"] = "application/json"
-        connection.request(
-            self.method, urllib.parse.urlsplit(self.url).path, body=data, headers=headers
-        )
-        response = connection.getresponse()
-        raw = response.read()
-        connection.close()
-        return response.status, (json.loads(raw) if raw else None)
-
-
-def in_parallel(calls: list[Call]) -> list[tuple[int, Any]]:
-    """Send every call on its own thread and connection, released together by a barrier.
-
-    Connections are opened before the barrier (the test server's accept backlog is small), so
-    the requests themselves reach the server at the same time. Results are in call order.
-    """
-    barrier = threading.Barrier(len(calls), timeout=30)
-
-    def run(call: Call) -> tuple[int, Any]:
-        connection = call.connect()
-        barrier.wait()
-        return call.send(connection)
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
 @pytest.fixture
 def setup(live_server):
     """A channel, a superuser token, and the channel's customers URL on the live server."""
-    # The live server queues only 10 pending connections; 20 arriving at once may be reset.
-    live_server.thread.httpd.socket.listen(64)
-    channel = ChannelFactory()
-    _, token = api_user_create(username="concurrent", superuser=True)
-    base = f"{live_server.url}/api/v1/channel/{channel.pk}/customers/"
-    return channel, token, base
-
-
-def customer_body(*, email: str, channel_code: str) -> dict[str, Any]:
-    return {
-        "email": email,
-        "channel_code": channel_code,
-        "is_active": True,
-        "email_allowed": False,
-        "sms_allowed": False,
-        "call_allowed": False,
-    }
+    return live_channel(live_server, "concurrent", backlog=64)
 
 
 def case_variant(email: str, i: int) -> str:
@@ -100,10 +32,6 @@ def case_variant(email: str, i: int) -> str:
         if i >> bit & 1:
             chars[position] = chars[position].upper()
     return "".join(chars)
-
-
-def assert_no_server_errors(results: list[tuple[int, Any]]) -> None:
-    assert [status for status, _ in results if status >= 500] == []
 
 
 @pytest.mark.parametrize(
@@ -124,16 +52,16 @@ def test_parallel_creates_of_one_email_give_one_201_and_unique_400s(setup, email
     )
 
     assert_no_server_errors(results)
-    assert Counter(status for status, _ in results) == {201: 1, 400: THREADS - 1}
-    winner_index = next(i for i, (status, _) in enumerate(results) if status == 201)
-    winner = results[winner_index][1]
+    assert statuses(results) == {201: 1, 400: THREADS - 1}
+    winner_index = next(i for i, result in enumerate(results) if result.status == 201)
+    winner = results[winner_index].body
     assert (winner["email"], winner["channel_code"]) == (
         emails[winner_index],
         f"CC-{winner_index}",
     )
-    for status, body in results:
-        if status == 400:
-            assert body == {"email": [UNIQUE_MESSAGES["email"]], "code": "unique"}
+    for result in results:
+        if result.status == 400:
+            assert result.body == {"email": [UNIQUE_MESSAGES["email"]], "code": "unique"}
     rows = list(Customer.objects.filter(channel=channel).values_list("pk", "email", "channel_code"))
     assert rows == [(winner["pk"], emails[winner_index], f"CC-{winner_index}")]
 
@@ -148,11 +76,12 @@ def test_parallel_creates_of_one_channel_code_give_one_201_and_unique_400s(setup
     )
 
     assert_no_server_errors(results)
-    assert Counter(status for status, _ in results) == {201: 1, 400: THREADS - 1}
-    winner_index = next(i for i, (status, _) in enumerate(results) if status == 201)
-    for status, body in results:
-        if status == 400:
-            assert body == {"channel_code": [UNIQUE_MESSAGES["channel_code"]], "code": "unique"}
+    assert statuses(results) == {201: 1, 400: THREADS - 1}
+    winner_index = next(i for i, result in enumerate(results) if result.status == 201)
+    unique = {"channel_code": [UNIQUE_MESSAGES["channel_code"]], "code": "unique"}
+    for result in results:
+        if result.status == 400:
+            assert result.body == unique
     rows = list(Customer.objects.filter(channel=channel).values_list("email", "channel_code"))
     assert rows == [(f"u{winner_index}@example.com", "SAME")]
 
@@ -168,7 +97,7 @@ def test_parallel_creates_of_distinct_customers_all_succeed(setup):
         ]
     )
 
-    assert [status for status, _ in results] == [201] * THREADS
+    assert [result.status for result in results] == [201] * THREADS
     assert sorted(Customer.objects.filter(channel=channel).values_list("email", flat=True)) == (
         sorted(f"u{i}@example.com" for i in range(THREADS))
     )
@@ -184,10 +113,10 @@ def test_parallel_patches_of_different_fields_both_persist(setup):
     ]
     results = in_parallel([Call("PATCH", url, token, p) for p in patches])
 
-    assert [status for status, _ in results] == [200] * THREADS
-    for patch, (_, body) in zip(patches, results, strict=True):
+    assert [result.status for result in results] == [200] * THREADS
+    for patch, result in zip(patches, results, strict=True):
         ((field, value),) = patch.items()
-        assert body[field] == value
+        assert result.body[field] == value
     customer.refresh_from_db()
     first_values = {p["first_name"] for p in patches if "first_name" in p}
     last_values = {p["last_name"] for p in patches if "last_name" in p}
@@ -195,8 +124,8 @@ def test_parallel_patches_of_different_fields_both_persist(setup):
     assert customer.last_name in last_values
     # The final value of each field is the one written by the last PATCH of that field.
     stamps = [
-        (dt.datetime.fromisoformat(body["modified_date"]), patch)
-        for patch, (_, body) in zip(patches, results, strict=True)
+        (dt.datetime.fromisoformat(result.body["modified_date"]), patch)
+        for patch, result in zip(patches, results, strict=True)
     ]
     for field, final in (("first_name", customer.first_name), ("last_name", customer.last_name)):
         latest = max(stamp for stamp, patch in stamps if field in patch)
@@ -218,12 +147,12 @@ def test_parallel_delete_and_patch_of_one_customer_stay_consistent(setup):
 
     assert_no_server_errors(results)
     for n, customer in enumerate(customers):
-        (delete_status, delete_body), (patch_status, patch_body) = results[2 * n : 2 * n + 2]
-        assert (delete_status, delete_body) == (204, None)
-        if patch_status == 200:  # the PATCH ran first and the DELETE removed the patched row
-            assert (patch_body["pk"], patch_body["first_name"]) == (customer.pk, "After")
+        deleted, patched = results[2 * n : 2 * n + 2]
+        assert (deleted.status, deleted.body) == (204, None)
+        if patched.status == 200:  # the PATCH ran first and the DELETE removed the patched row
+            assert (patched.body["pk"], patched.body["first_name"]) == (customer.pk, "After")
         else:  # the DELETE ran first: the PATCH found nothing
-            assert (patch_status, patch_body) == (404, NOT_FOUND)
+            assert (patched.status, patched.body) == (404, NOT_FOUND)
     assert not Customer.objects.filter(pk__in=[c.pk for c in customers]).exists()
 
 
@@ -234,8 +163,8 @@ def test_parallel_deletes_of_one_customer_give_one_204_and_404s(setup):
     url = f"{base}{customer.pk}/"
     results = in_parallel([Call("DELETE", url, token) for _ in range(THREADS)])
 
-    assert Counter(status for status, _ in results) == {204: 1, 404: THREADS - 1}
-    assert all(body == NOT_FOUND for status, body in results if status == 404)
+    assert statuses(results) == {204: 1, 404: THREADS - 1}
+    assert all(r.body == NOT_FOUND for r in results if r.status == 404)
     assert list(Customer.objects.filter(channel=channel).values_list("pk", flat=True)) == [
         survivor.pk
     ]
@@ -255,7 +184,7 @@ def test_parallel_puts_leave_the_row_equal_to_one_whole_put(setup):
     ]
     results = in_parallel([Call("PUT", url, token, b) for b in bodies])
 
-    assert [status for status, _ in results] == [200] * THREADS
+    assert [result.status for result in results] == [200] * THREADS
     customer.refresh_from_db()
     final = (customer.email, customer.channel_code, customer.first_name, customer.last_name)
     # No mix of two PUTs: the four fields all come from the same request.
