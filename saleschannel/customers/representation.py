@@ -9,31 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-# Columns to select: the spec's fields plus the version (for the ETag).
+from .serializers import CUSTOMER_FIELDS
+
+# Columns to select: the spec's fields (as model columns) plus the version (for the ETag).
 COLUMNS = (
-    "id",
-    "email",
-    "first_name",
-    "last_name",
-    "phone_number",
-    "is_active",
-    "channel_code",
-    "erp_code",
-    "attributes",
-    "attribute_kwargs",
-    "localized_attributes",
-    "localized_attribute_kwargs",
-    "extra_field",
-    "email_allowed",
-    "sms_allowed",
-    "call_allowed",
-    "date_joined",
-    "gender",
-    "user_type",
-    "date_of_birth",
-    "channel_id",
-    "created_date",
-    "modified_date",
+    *({"pk": "id", "channel": "channel_id"}.get(name, name) for name in CUSTOMER_FIELDS),
     "version",
 )
 
