@@ -25,8 +25,8 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py seed_demo | $(BIN)/python scripts/demo_hint.py $(HOST) $(PORT)
-	DJANGO_SETTINGS_MODULE=config.settings.local $(BIN)/gunicorn config.wsgi \
-		--bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile -
+	DJANGO_SETTINGS_MODULE=config.settings.local HOST=$(HOST) PORT=$(PORT) \
+		$(BIN)/gunicorn -c config/gunicorn.conf.py
 
 # The production server (gunicorn, settings from the environment; see docs/OPERATIONS.md).
 serve: $(VENV)/.installed
