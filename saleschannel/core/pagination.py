@@ -75,8 +75,11 @@ def _ordering(queryset: QuerySet) -> list[tuple[str, bool]]:
     return terms
 
 
-def _after(terms: list[tuple[str, bool]], values: list[Any]) -> Q:
-    """Rows after `values` in this order (NULLs last ascending, first descending)."""
+def _after(terms: list[tuple[str, bool]], values: list[Any], nullable: set[str]) -> Q:
+    """Rows after `values` in this order (NULLs last ascending, first descending).
+
+    NULL alternatives are added for nullable columns only: on a NOT NULL column (the pk above
+    all) an `OR col IS NULL` would stop PostgreSQL from reading the index as a range."""
     condition = Q(pk__in=[])  # nothing
     equal_so_far = Q()
     for (name, descending), value in zip(terms, values, strict=True):
@@ -85,7 +88,7 @@ def _after(terms: list[tuple[str, bool]], values: list[Any]) -> Q:
             same = Q(**{f"{name}__isnull": True})
         else:
             beyond = Q(**{f"{name}__{'lt' if descending else 'gt'}": value})
-            if not descending:
+            if not descending and name in nullable:
                 beyond |= Q(**{f"{name}__isnull": True})
             same = Q(**{name: value})
         condition |= equal_so_far & beyond
@@ -124,7 +127,13 @@ class PageLimitPagination(BasePagination):
         self.page = 1
         filtered = queryset
         if cursor:
-            filtered = queryset.filter(_after(terms, self._decode(cursor, queryset, terms)))
+            nullable = {
+                name
+                for name, _ in terms
+                if name != "pk" and queryset.model._meta.get_field(name).null
+            }
+            values = self._decode(cursor, queryset, terms)
+            filtered = queryset.filter(_after(terms, values, nullable))
         rows = list(filtered[: self.limit + 1])
         self.has_next = len(rows) > self.limit
         rows = rows[: self.limit]

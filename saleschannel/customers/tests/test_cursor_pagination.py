@@ -134,3 +134,22 @@ def test_a_forged_cursor_is_a_400_naming_it(api, channel, customers, cursor):
     body = response.json()
     assert body["code"] == "invalid"
     assert list(body) == ["cursor", "code"]
+
+
+def test_cursor_condition_on_not_null_columns_has_no_null_branch(channel):
+    """`OR id IS NULL` would stop PostgreSQL reading the pk index as a range (a deep page
+    would then scan from the start); NULL branches belong to nullable columns only."""
+    from saleschannel.core.pagination import _after
+
+    by_pk = Customer.objects.filter(_after([("pk", False)], [5], set()))
+    by_joined = Customer.objects.filter(
+        _after(
+            [("date_joined", False), ("pk", False)],
+            [dt.datetime(2024, 1, 1, tzinfo=dt.UTC), 5],
+            {"date_joined"},
+        )
+    )
+
+    assert "IS NULL" not in str(by_pk.query)
+    assert '"date_joined" IS NULL' in str(by_joined.query)
+    assert '"id" IS NULL' not in str(by_joined.query)
