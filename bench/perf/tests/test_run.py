@@ -66,7 +66,16 @@ def test_parse_wrk_without_an_answer_has_no_latency():
 
 
 def measured(p50: float, rps: float) -> dict:
-    run_result = {"requests": 100, "rps": rps, "p50_ms": p50, "p99_ms": p50 * 2}
+    run_result = {
+        "requests": 100,
+        "rps": rps,
+        "p50_ms": p50,
+        "p99_ms": p50 * 2,
+        "non_2xx": 0,
+        "timeouts": 0,
+        "app_cpu_ms_per_req": 6.0,
+        "db_cpu_ms_per_req": 2.0,
+    }
     return {"latency": run_result, "throughput": run_result}
 
 
@@ -190,3 +199,52 @@ def test_orders_info_compares_exact_decimals_and_floats_as_numbers():
     stock += b' "total_order_amount": 10.100000000000001}}]}'
     assert run.orders_info(ours) == run.orders_info(stock)
     assert run.orders_info(ours) == [{"total_order_count": 2.0, "total_order_amount": 10.1}]
+
+
+def test_rerender_recomputes_flatness_and_writes_json_and_markdown(tmp_path):
+    scenarios = [
+        scenario("list page 1 limit 10", "1M", "core", (9.0, 100), (30.0, 30)),
+        scenario("list page 1 limit 10", "10k", "core", (6.0, 100), (6.0, 90)),
+    ]
+    report = {
+        "date": "2026-01-01 00:00 UTC",
+        "mode": "full",
+        "code": "abc1234",
+        "machine": {"nproc": "2", "cpu": "x", "memory": "1 GiB", "kernel": "6"},
+        "versions": {"django": "5.2"},
+        "config": {"warmup_s": 1, "duration_s": 3},
+        "dataset": {"big": 1_000_000, "small": 10_000, "orders": 3_000_000},
+        "labels": ["1M", "10k"],
+        "notes": [],
+        "scenarios": [
+            {
+                "name": s.name,
+                "channel": s.channel,
+                "group": s.group,
+                "path": s.path,
+                "check": "ok",
+                "note": "",
+                "results": s.results,
+            }
+            for s in scenarios
+        ],
+        "flatness": [],
+        "targets": [],
+        "explain": [],
+        "load_avg_start": 1.0,
+        "load_avg_end": 1.0,
+        "seconds": 60.0,
+    }
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(report))
+
+    run.rerender(path)
+
+    rewritten = json.loads(path.read_text())
+    flat = next(f for f in rewritten["flatness"] if f["scenario"] == "list page 1 limit 10")
+    assert (flat["ours_ratio"], flat["stock_ratio"], flat["met"]) == (1.5, 5.0, True)
+    assert flat["ours_cpu_ratio"] == 1.0
+    text = path.with_suffix(".md").read_text()
+    assert "| list page 1 limit 10 | 9.00 | 6.00 | 1.50 | 5.00 | yes | 1.00 |" in text
+    row = "| list page 1 limit 10 | 1M | 100 | 30 | 3.3x | 9.00 / 18.0 | 30.00 / 60.0 "
+    assert row + "| 6.0+2.0 / 6.0+2.0 | ok |" in text
