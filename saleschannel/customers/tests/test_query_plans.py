@@ -107,20 +107,3 @@ def test_list_query_uses_an_index(big_channel, query):
 
     assert "Seq Scan on customers_customer" not in plan, plan
     assert "customers_customer" in plan
-
-
-def test_orders_info_query_reads_only_the_page(big_channel):
-    from saleschannel.customers.selectors import orders_info_for
-    from saleschannel.orders.models import Order
-
-    sql, params = (
-        Order.objects.filter(channel=big_channel, customer_id__in=[1, 2, 3])
-        .values("customer_id")
-        .query.sql_with_params()
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE orders_order")
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Seq Scan on orders_order" not in plan or "rows=1 " in plan, plan
-    assert orders_info_for(channel=big_channel, customer_ids=[]) == {}
