@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Iterable
 from typing import Any
 
 import django_filters as filters
@@ -29,6 +31,11 @@ SORTABLE_FIELDS = [
     "created_date",
     "modified_date",
 ]
+# Columns with range filters; each has a (channel, column, id) index (models.Customer.Meta),
+# which a page in pk order may be read through (core.pagination.RangeOrderHint).
+RANGE_FILTERED_COLUMNS = frozenset(
+    {"created_date", "modified_date", "date_joined", "date_of_birth"}
+)
 DATETIME_LOOKUPS = ["exact", "gt", "gte", "lt", "lte"]
 DATE_OF_DATETIME_LOOKUPS = ["exact", "gt", "gte", "lt", "lte"]
 
@@ -181,3 +188,27 @@ CustomerFilter = type(
         "__doc__": "Every list filter of DESIGN.md except the JSON key filters (selectors.py).",
     },
 )
+
+
+@functools.lru_cache(maxsize=512)
+def _filterset_of(names: frozenset[str]) -> type[filters.FilterSet]:
+    subset = type("CustomerFilter", (CustomerFilter,), {"__module__": __name__})
+    subset.base_filters = {
+        name: declared for name, declared in CustomerFilter.base_filters.items() if name in names
+    }
+    form_class = subset(None).get_form_class()
+    subset.get_form_class = lambda self: form_class  # type: ignore[method-assign]
+    return subset
+
+
+def customer_filterset(data: Any, *, queryset: QuerySet) -> filters.FilterSet:
+    """A CustomerFilter holding only the filters that `data` names.
+
+    django-filter deep-copies every declared filter (46 here) and builds a form class with a
+    field for each on every request: a third of a list request's Python time. Parameters that
+    are not named get no filter either way, so the subset answers exactly as the whole set."""
+    names: Iterable[str] = data.keys() if data is not None else ()
+    known = CustomerFilter.base_filters
+    return _filterset_of(frozenset(name for name in names if name in known))(
+        data, queryset=queryset
+    )

@@ -14,9 +14,9 @@ from saleschannel.channels.models import Channel
 from saleschannel.core.json_filters import apply_json_key_filters
 from saleschannel.orders.models import Order
 
-from .filters import CustomerFilter
+from .filters import customer_filterset
 from .models import Customer, CustomerHistory
-from .representation import COLUMNS
+from .representation import customer_values
 
 JSON_FILTER_FIELDS = ("attributes", "extra_field")
 
@@ -24,17 +24,21 @@ JSON_FILTER_FIELDS = ("attributes", "extra_field")
 def customer_list(*, channel: Channel, params: Any) -> QuerySet[Customer]:
     """The channel's customers filtered and sorted by the query parameters (400 on bad ones)."""
     base = Customer.objects.filter(channel=channel).order_by("pk")
-    filterset = CustomerFilter(params, queryset=base)
+    filterset = customer_filterset(params, queryset=base)
     if not filterset.is_valid():
         raise translate_validation(filterset.errors)
     return apply_json_key_filters(
-        filterset.qs, params, fields=JSON_FILTER_FIELDS, vendor=connection.vendor
+        filterset.qs,
+        params,
+        fields=JSON_FILTER_FIELDS,
+        vendor=connection.vendor,
+        channel_id=channel.pk,
     )
 
 
 def customer_row(*, channel: Channel, customer_id: int) -> dict[str, Any] | None:
     """The customer's columns for the read path (representation.py), or None."""
-    return Customer.objects.filter(channel=channel, pk=customer_id).values(*COLUMNS).first()
+    return customer_values(Customer.objects.filter(channel=channel, pk=customer_id)).first()
 
 
 def customer_history(*, channel: Channel, customer_id: int) -> QuerySet[CustomerHistory] | None:
