@@ -16,11 +16,12 @@ from saleschannel.channels.serializers import ChannelSerializer
 from saleschannel.core.api import ChannelScopedMixin
 from saleschannel.core.idempotency import idempotent
 from saleschannel.core.openapi import error_responses
-from saleschannel.core.pagination import PageLimitPagination
+from saleschannel.core.pagination import PageLimitPagination, RangeOrderHint
 
+from .filters import RANGE_FILTERED_COLUMNS
 from .models import Customer
 from .openapi import LIST_RESPONSE_HEADERS, list_parameters
-from .representation import COLUMNS, customer_representation
+from .representation import customer_representation, customer_values
 from .selectors import (
     EMPTY_ORDERS_INFO,
     customer_history,
@@ -81,9 +82,11 @@ class CustomerApiBase(ChannelScopedMixin, APIView):
         return detailed
 
     def paginated(self, request: Request, *, detailed: bool) -> Response:
-        paginator = PageLimitPagination()
+        paginator = PageLimitPagination(
+            range_hint=RangeOrderHint(columns=RANGE_FILTERED_COLUMNS, scope=self.get_queryset())
+        )
         queryset = customer_list(channel=self.channel, params=request.query_params)
-        rows = paginator.paginate_queryset(queryset.values(*COLUMNS), request, view=self)
+        rows = paginator.paginate_queryset(customer_values(queryset), request, view=self)
         data = self.detailed(rows) if detailed else [customer_representation(r) for r in rows]
         return paginator.get_paginated_response(data)
 

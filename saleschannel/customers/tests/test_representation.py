@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,15 +12,22 @@ from hypothesis import strategies as st
 from saleschannel.channels.tests.factories import ChannelFactory
 from saleschannel.core.renderers import dumps
 from saleschannel.customers.models import Customer, Gender, UserType
-from saleschannel.customers.representation import COLUMNS, customer_representation
+from saleschannel.customers.representation import (
+    customer_representation,
+    customer_values,
+    load_json,
+)
 from saleschannel.customers.serializers import CustomerSerializer
 
 text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
 json_scalars = (
     st.none()
     | st.booleans()
+    # Integers past 64 bits and extreme floats take load_json's json.loads fallback.
     | st.integers(-(2**53), 2**53)
+    | st.integers()
     | st.floats(-1e15, 1e15, allow_nan=False)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | text
 )
 json_objects = st.dictionaries(
@@ -78,7 +86,7 @@ def test_fast_representation_equals_the_serializer(
         user_type=user_type,
     )
     stored = Customer.objects.get(pk=customer.pk)
-    row = Customer.objects.filter(pk=customer.pk).values(*COLUMNS).get()
+    row = customer_values(Customer.objects.filter(pk=customer.pk)).get()
 
     fast = customer_representation(row)
     reference = CustomerSerializer(stored).data
@@ -86,3 +94,31 @@ def test_fast_representation_equals_the_serializer(
     assert fast == dict(reference)
     assert list(fast) == list(reference)
     assert dumps(fast) == dumps(reference)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1, "b": [1.5, null, true, "x"]}',
+        '{"big": 1000000000000000000000000000000000000000000000}',
+        '{"i64": 9223372036854775807, "u64": 18446744073709551615, "neg": -9223372036854775809}',
+        '{"tiny": 1e-7, "huge": 1.7976931348623157e308, "exp": 2E+5}',
+        '{"nan": NaN}',  # SQLite holds what json.dumps wrote
+        '{"s": "\\ud800"}',  # a lone surrogate escape: orjson refuses it
+        '"caf\\u00e9 \\u2603"',
+        "[]",
+        "null",
+    ],
+)
+def test_load_json_decodes_as_json_loads(text):
+    expected = json.loads(text)
+    decoded = load_json(text)
+    assert json.dumps(decoded) == json.dumps(expected)
+    assert type(decoded) is type(expected)
+
+
+@given(json_objects)
+@settings(max_examples=200)
+def test_load_json_equals_json_loads_on_any_document(document):
+    text = json.dumps(document)
+    assert json.dumps(load_json(text)) == json.dumps(json.loads(text))
