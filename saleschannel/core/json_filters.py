@@ -3,6 +3,12 @@
 `100` matches the number 100 and the string "100"; `true` matches the boolean true and the string
 "true". Keys are object keys on both databases. On PostgreSQL a jsonb containment test (`@>`, served
 by a GIN index) narrows the rows first; the text comparison then decides exactly.
+
+The containment test is on `{"<channel id>": <column>}` (`ChannelKeyedJSON`), the expression the
+GIN indexes hold (customers migration 0004): jsonb_path_ops hashes whole key paths, so the
+channel id is part of every indexed key and a posting list holds one channel's rows only. A GIN
+on the column alone (or led by channel_id) would read every channel's `{"segment": "gold"}`
+rows to count a small channel's few.
 """
 
 from __future__ import annotations
@@ -42,6 +48,21 @@ class JSONPathText(models.Func):
         return f"json_path_text({column_sql}, %s)", [*params, json.dumps(self.keys)]
 
 
+class ChannelKeyedJSON(models.Func):
+    """`{"<channel_id>": <column>}` on PostgreSQL (jsonb_set is immutable, so indexable)."""
+
+    output_field = models.JSONField()
+
+    def __init__(self, column: str) -> None:
+        super().__init__(models.F("channel_id"), models.F(column))
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        channel_sql, channel_params = compiler.compile(self.source_expressions[0])
+        column_sql, column_params = compiler.compile(self.source_expressions[1])
+        sql = f"jsonb_set('{{}}'::jsonb, ARRAY[({channel_sql})::text], {column_sql})"
+        return sql, [*channel_params, *column_params]
+
+
 def _nest(keys: list[str], value: Any) -> Any:
     for key in reversed(keys):
         value = {key: value}
@@ -61,9 +82,10 @@ def _scalar_candidates(text: str) -> list[Any]:
 
 
 def apply_json_key_filters(
-    qs: QuerySet, params: Any, *, fields: tuple[str, ...], vendor: str
+    qs: QuerySet, params: Any, *, fields: tuple[str, ...], vendor: str, channel_id: int
 ) -> QuerySet:
-    """Apply every `<field>__<path>` query parameter whose field is one of `fields`."""
+    """Apply every `<field>__<path>` query parameter whose field is one of `fields` to `qs`,
+    a queryset of the channel `channel_id`'s rows."""
     for index, name in enumerate(sorted(params)):
         field, sep, path = name.partition("__")
         if not sep or field not in fields:
@@ -75,10 +97,11 @@ def apply_json_key_filters(
         if "\x00" in value:
             raise ValidationError({name: ["Null characters are not allowed."]})
         if vendor == "postgresql":
+            keyed = f"_json_keyed_{index}"
             condition = Q()
             for candidate in _scalar_candidates(value):
-                condition |= Q(**{f"{field}__contains": _nest(keys, candidate)})
-            qs = qs.filter(condition)
+                condition |= Q(**{f"{keyed}__contains": {str(channel_id): _nest(keys, candidate)}})
+            qs = qs.alias(**{keyed: ChannelKeyedJSON(field)}).filter(condition)
         alias = f"_json_filter_{index}"
         qs = qs.annotate(**{alias: JSONPathText(field, keys)}).filter(**{alias: value})
     return qs
