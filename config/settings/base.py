@@ -127,8 +127,13 @@ elif _db["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.post
         _db["DISABLE_SERVER_SIDE_CURSORS"] = True
         _options["prepare_threshold"] = None
     else:
-        # A statement that runs away answers 503 instead of holding a worker forever.
-        _options["options"] = f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 15000)}"
+        # A statement that runs away answers 503 instead of holding a worker forever. No parallel
+        # query: each request already has its core, and starting workers costs a LIMIT 11 page
+        # 3-4 ms (measured in docs/PERFORMANCE.md); a large machine may raise it.
+        _options["options"] = (
+            f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 15000)}"
+            f" -c max_parallel_workers_per_gather={env_int('DB_PARALLEL_WORKERS_PER_GATHER', 0)}"
+        )
     if env_int("DB_POOL_MAX_SIZE", 0):
         # psycopg's pool in each process (Django 5.1+); persistent connections are the pool's job.
         _options["pool"] = {"min_size": 1, "max_size": env_int("DB_POOL_MAX_SIZE", 0)}
