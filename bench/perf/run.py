@@ -4,7 +4,7 @@ customers per channel.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/scc_perf .venv/bin/python bench/perf/run.py
         [--quick] [--reload] [--duration S] [--warmup S] [--only REGEX] [--no-explain]
-        [--out DIR] [--report RESULTS.json]
+        [--import-rows N] [--out DIR] [--report RESULTS.json]
 
 DATABASE_URL names a PostgreSQL database the benchmark owns: it is created if missing, migrated,
 and filled by bench/perf/dataset.py unless it already holds exactly the data set of the chosen
@@ -29,8 +29,12 @@ What it does:
    (bench/perf/wrk/): POST with unique emails, PATCH of random customers' phone numbers.
 6. EXPLAIN (ANALYZE, BUFFERS) of the SQL our app runs for each filter on the big channel
    (bench/perf/explain.py).
-7. Writes bench/perf/results/<date>-<mode>.json and .md (the side-by-side table, flatness
-   ratios, targets, plans) and deletes the customers the run created.
+7. Bulk import: `manage.py import_customers` of N generated customers (bench/import/
+   make_customers.py; 200,000, quick 20,000) into a new channel of the same million-row table,
+   measured by bench/import/measure.py (rows/s, peak memory, CPU per row of the command and of
+   PostgreSQL); the channel and its customers are deleted afterwards and the table vacuumed.
+8. Writes bench/perf/results/<date>-<mode>.json and .md (the side-by-side table, flatness
+   ratios, targets, plans, import) and deletes the customers the run created.
 """
 
 from __future__ import annotations
@@ -803,6 +807,16 @@ def summarise(scenarios: list[Scenario], labels: tuple[str, str]) -> tuple[list[
     return flatness, targets
 
 
+def import_target(bulk_import: dict) -> dict:
+    value = bulk_import["rows_per_second"]
+    return {
+        "target": f"bulk import rows/s (import_customers, {bulk_import['rows']:,} new customers)",
+        "goal": ">= 20000",
+        "value": value,
+        "met": value >= 20_000,
+    }
+
+
 def dump_report(report: dict) -> str:
     """JSON with one line per scenario, flatness row, target and plan: small and diffable."""
     parts = []
@@ -897,6 +911,16 @@ def markdown(report: dict) -> str:
             f"| {t['target']} | {t['goal']} | {fmt(t['value'], 2)} "
             f"| {'yes' if t['met'] else '**no**'} |"
         )
+    if report.get("bulk_import"):
+        b = report["bulk_import"]
+        lines.append("")
+        lines.append("## Bulk import (`manage.py import_customers`, bench/import/measure.py)\n")
+        lines.append(
+            f"{b['rows']:,} new customers into a new channel of the same table: "
+            f"**{b['rows_per_second']:,} rows/s** ({b['seconds']} s), peak RSS "
+            f"{b['peak_rss_mib']} MiB, CPU per row: command {b['command_cpu_us_per_row']} us, "
+            f"PostgreSQL {b['db_cpu_us_per_row']} us."
+        )
     if report.get("explain"):
         lines.append("")
         lines.append(f"## Query plans on the {report['labels'][0]} channel (EXPLAIN ANALYZE)\n")
@@ -921,9 +945,94 @@ def rerender(path: Path) -> None:
         s.results = item["results"]
         scenarios.append(s)
     report["flatness"], report["targets"] = summarise(scenarios, tuple(report["labels"]))
+    if report.get("bulk_import"):
+        report["targets"].append(import_target(report["bulk_import"]))
     path.write_text(dump_report(report))
     path.with_suffix(".md").write_text(markdown(report))
     log(f"re-rendered {path} and {path.with_suffix('.md')}")
+
+
+IMPORT_CHANNEL = "perf-import"
+IMPORT_LINE = re.compile(
+    r"([\d,]+) rows/s \(([\d,]+) rows in ([\d.]+) s\); peak RSS (\d+) MiB; CPU per row: "
+    r"command ([\d.]+) us, PostgreSQL ([\d.]+) us"
+)
+
+
+def parse_import(line: str) -> dict:
+    """The numbers of bench/import/measure.py's report line."""
+    match = IMPORT_LINE.search(line)
+    if match is None:
+        raise ValueError(f"unexpected measure.py output: {line!r}")
+    rate, rows, seconds, rss, command, server = match.groups()
+    return {
+        "rows_per_second": int(rate.replace(",", "")),
+        "rows": int(rows.replace(",", "")),
+        "seconds": float(seconds),
+        "peak_rss_mib": int(rss),
+        "command_cpu_us_per_row": float(command),
+        "db_cpu_us_per_row": float(server),
+    }
+
+
+def drop_channel(url: str, name: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        ids = [
+            row[0]
+            for row in conn.execute("SELECT id FROM channels_channel WHERE name = %s", (name,))
+        ]
+        for channel_id in ids:
+            conn.execute(
+                "DELETE FROM customers_customerhistory WHERE channel_id = %s", (channel_id,)
+            )
+            conn.execute("DELETE FROM customers_customer WHERE channel_id = %s", (channel_id,))
+            conn.execute("DELETE FROM channels_channel WHERE id = %s", (channel_id,))
+        if ids:
+            conn.execute("VACUUM ANALYZE customers_customer")
+
+
+def measure_import(url: str, env: dict[str, str], work: Path, rows: int) -> dict:
+    """Import `rows` new customers into a new channel of the benchmark's table, then remove it."""
+    database = urllib.parse.urlparse(url).path.lstrip("/")
+    drop_channel(url, IMPORT_CHANNEL)
+    channel = json.loads(
+        run_checked(
+            [
+                PY,
+                "manage.py",
+                "create_channel",
+                "--name",
+                IMPORT_CHANNEL,
+                "--channel-type",
+                "web",
+                "--catalog",
+                "1",
+            ],
+            env,
+        )
+    )["id"]
+    data = work / f"import-{rows}.jsonl"
+    run_checked([PY, "bench/import/make_customers.py", str(rows), "-o", str(data)], env)
+    try:
+        line = run_checked(
+            [
+                PY,
+                "bench/import/measure.py",
+                database,
+                "import",
+                "--",
+                "manage.py",
+                "import_customers",
+                str(channel),
+                str(data),
+            ],
+            env,
+        ).strip()
+    finally:
+        drop_channel(url, IMPORT_CHANNEL)
+        data.unlink(missing_ok=True)
+    log(f"bulk import: {line}")
+    return parse_import(line) | {"report": line}
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -937,6 +1046,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up (1)")
     parser.add_argument("--only", help="regular expression: only scenarios whose name matches")
     parser.add_argument("--no-explain", action="store_true", help="skip the EXPLAIN section")
+    parser.add_argument(
+        "--import-rows", type=int, help="customers to bulk-import (200,000; quick 20,000; 0: skip)"
+    )
     parser.add_argument("--out", type=Path, default=PERF / "results", help="results folder")
     parser.add_argument(
         "--report", type=Path, help="only re-render this results JSON (and its .md) and exit"
@@ -1098,7 +1210,14 @@ def main() -> None:
         )
         log(f"EXPLAIN ANALYZE of {len(requests)} requests: {args.out / f'{name}-plans.txt'}")
 
+    import_rows = (
+        args.import_rows if args.import_rows is not None else (20_000 if args.quick else 200_000)
+    )
+    bulk_import = measure_import(url, env, work, import_rows) if import_rows else None
+
     flatness, targets = summarise(scenarios, (big.label, small.label))
+    if bulk_import:
+        targets.append(import_target(bulk_import))
     report = {
         "date": f"{stamp:%Y-%m-%d %H:%M} UTC",
         "mode": mode,
@@ -1118,6 +1237,7 @@ def main() -> None:
             "client": f"wrk -t1, taskset -c {WRK_CORE}",
         },
         "dataset": dataset_info,
+        "bulk_import": bulk_import,
         "labels": [big.label, small.label],
         "notes": notes,
         "scenarios": [

@@ -248,3 +248,24 @@ def test_rerender_recomputes_flatness_and_writes_json_and_markdown(tmp_path):
     assert "| list page 1 limit 10 | 9.00 | 6.00 | 1.50 | 5.00 | yes | 1.00 |" in text
     row = "| list page 1 limit 10 | 1M | 100 | 30 | 3.3x | 9.00 / 18.0 | 30.00 / 60.0 "
     assert row + "| 6.0+2.0 / 6.0+2.0 | ok |" in text
+
+
+def test_parse_import_reads_measure_pys_report_line():
+    line = (
+        "import: 4,843 rows/s (1,000,000 rows in 206.5 s); peak RSS 78 MiB; CPU per row: "
+        "command 49.8 us, PostgreSQL 78.5 us; {'created': 1000000, 'updated': 0, "
+        "'unchanged': 0, 'failed': 0}"
+    )
+    parsed = run.parse_import(line)
+    assert parsed == {
+        "rows_per_second": 4843,
+        "rows": 1_000_000,
+        "seconds": 206.5,
+        "peak_rss_mib": 78,
+        "command_cpu_us_per_row": 49.8,
+        "db_cpu_us_per_row": 78.5,
+    }
+    assert run.import_target(parsed)["met"] is False
+    assert run.import_target(parsed | {"rows_per_second": 20_000})["met"] is True
+    with pytest.raises(ValueError):
+        run.parse_import("import failed")
