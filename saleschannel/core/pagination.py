@@ -108,6 +108,7 @@ def _after(terms: list[tuple[str, bool]], values: list[Any], nullable: set[str])
     return condition
 
 
+DEFERRED_JOIN_OFFSET = 1000
 RANGE_LOOKUPS = frozenset({"gt", "gte", "lt", "lte", "range"})
 
 
@@ -166,7 +167,13 @@ class PageLimitPagination(BasePagination):
         descending = self._range_ordered(queryset)
         if descending is not None:
             return self._paginate_range(queryset, offset, descending)
-        rows = list(queryset[offset : offset + self.limit + 1])
+        if offset >= DEFERRED_JOIN_OFFSET:
+            # A deep OFFSET reads and drops `offset` rows: drop index entries (an index-only scan
+            # of the ids) instead of table rows, then fetch the page's rows by pk.
+            page_ids = queryset.values("pk")[offset : offset + self.limit + 1]
+            rows = list(queryset.filter(pk__in=page_ids))
+        else:
+            rows = list(queryset[offset : offset + self.limit + 1])
         self._take(rows)
         self.count, self.count_is_exact = self._count(queryset, offset, len(rows))
         return rows

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from saleschannel.core.pagination import DEFERRED_JOIN_OFFSET
 from saleschannel.customers.models import Customer
 from saleschannel.customers.tests.factories import CustomerFactory
 
@@ -355,3 +356,35 @@ def test_past_the_cap_sqlite_count_stays_exact(api, channel, settings, on_postgr
     response = api.get(path(channel), {"limit": 2})
     assert response["X-Total-Count"] == "12"
     assert "X-Total-Count-Estimate" not in response.headers
+
+
+@pytest.fixture
+def deep(channel, other_channel) -> list[int]:
+    """1,250 customers: `limit=500&page=3` starts at offset 1,000, where the paginator pages by
+    ids first (pagination.DEFERRED_JOIN_OFFSET)."""
+    make_many(other_channel, 30)
+    return make_many(channel, 1_250)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize(
+    ("query", "ordering"),
+    [
+        ({}, ["pk"]),
+        ({"sort": "-email"}, ["-email", "-pk"]),
+        ({"sort": "first_name"}, ["first_name", "pk"]),  # ties broken by pk
+    ],
+)
+def test_deep_offset_pages_equal_the_ordered_result(api, channel, deep, endpoint, query, ordering):
+    assert DEFERRED_JOIN_OFFSET <= 1_000
+    expected = list(
+        Customer.objects.filter(channel=channel).order_by(*ordering).values_list("pk", flat=True)
+    )
+    before = api.get(path(channel, endpoint), {**query, "limit": 500, "page": 2})
+    deep_page = api.get(path(channel, endpoint), {**query, "limit": 500, "page": 3})
+
+    assert page_pks(before) == expected[500:1_000]
+    assert page_pks(deep_page) == expected[1_000:]
+    assert deep_page.headers["X-Total-Count"] == "1250"
+    assert set(links(deep_page)) == {"prev"}
+    assert api.get(path(channel, endpoint), {**query, "limit": 500, "page": 4}).status_code == 404
