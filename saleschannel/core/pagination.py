@@ -209,9 +209,10 @@ class PageLimitPagination(BasePagination):
         else:  # most of the channel matches: the pk walk meets them soon
             rows = list(queryset[offset : offset + self.limit + 1])
         self._take(rows)
-        seen_at_least = offset + len(rows) + (1 if self.has_next else 0)
-        self.count = count if exact else max(count, seen_at_least)
-        self.count_is_exact = exact
+        if exact or not self.has_next:  # the last page tells the total exactly, as in _count
+            self.count, self.count_is_exact = (count if exact else offset + len(rows)), True
+        else:
+            self.count, self.count_is_exact = max(count, offset + len(rows) + 1), False
         return rows
 
     def _paginate_keyset(self, queryset: QuerySet, cursor: str) -> list[Any]:
