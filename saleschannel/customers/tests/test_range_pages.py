@@ -29,6 +29,7 @@ from django.test.utils import CaptureQueriesContext
 
 from saleschannel.channels.models import Channel
 from saleschannel.channels.tests.factories import ChannelFactory
+from saleschannel.core import pagination
 from saleschannel.customers.filters import CustomerFilter, customer_filterset
 from saleschannel.customers.models import Customer
 from saleschannel.customers.representation import customer_values
@@ -42,6 +43,16 @@ INVALID_PAGE = {"detail": "Invalid page.", "code": "not_found"}
 LINK_RE = re.compile(r'<([^>]*)>; rel="([^"]+)"')
 # The hinted page query orders by `id + 0` (the pk index cannot serve that expression).
 PLUS_ZERO_RE = re.compile(r'"customers_customer"\."id" \+ 0')
+
+
+DEFAULT_PROBE_FACTOR = pagination.RANGE_PROBE_FACTOR  # read before the autouse fixture sets 0
+
+
+@pytest.fixture(autouse=True)
+def no_pk_window_probe(monkeypatch):
+    """Most tests here check the count-first branch, so the pk window probe is off; the probe
+    tests turn it back on (test_pk_window_probe_*)."""
+    monkeypatch.setattr(pagination, "RANGE_PROBE_FACTOR", 0)
 
 
 def list_path(channel, endpoint: str = "customers/") -> str:
@@ -528,6 +539,68 @@ def test_range_page_reads_the_range_index(
     # The case the hint exists for: the plain `ORDER BY id LIMIT` page walks the pk index.
     plain = customer_values(customer_list(channel=big_channel, params=QueryDict(urlencode(params))))
     assert walks_the_pk_filtering_on(plan_of(*plain[10:21].query.sql_with_params()), column)
+
+
+@pytest.mark.parametrize(("sort", "limit"), [(None, 4), ("-pk", 4), (None, 1000), ("-pk", 1000)])
+@pytest.mark.parametrize("name", [name for name, case in CASES.items() if case.hinted])
+def test_pk_window_probe_pages_equal_the_orm(
+    api, dataset, monkeypatch, on_postgres, name, sort, limit
+):
+    """With the probe on (a window of 1 row per row wanted, so that this small channel is
+    larger than the window and both outcomes of the probe happen), every page is still right."""
+    monkeypatch.setattr(pagination, "RANGE_PROBE_FACTOR", 1)
+    case = CASES[name]
+    expected = case.expected(dataset, sort)
+    for page in pages_to_check(len(expected), limit):
+        response, _ = get(api, dataset, request_params(case, sort, limit, page))
+        offset = (page - 1) * limit
+        if page > 1 and offset >= len(expected):
+            assert response.status_code == 404, (page, response.content)
+            continue
+        assert response.status_code == 200, (page, response.content)
+        assert [row["pk"] for row in response.json()] == expected[offset : offset + limit], page
+        assert response["X-Total-Count"] == str(len(expected))
+        assert ("next" in link_rels(response)) is (offset + limit < len(expected))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("params", "condition", "walk_answers"),
+    [
+        # newest 10 %, pk ascending: the matches are at the far end of the walk
+        ({"created_date__gte": iso(big_created(36_000))}, "newest", False),
+        # the same rows descending: the walk starts among them
+        ({"created_date__gte": iso(big_created(36_000)), "sort": "-pk"}, "newest", True),
+        # oldest 10 %: at the start of the walk
+        ({"created_date__lt": iso(big_created(4_000))}, "oldest", True),
+    ],
+    ids=["newest_asc", "newest_desc", "oldest_asc"],
+)
+def test_pk_window_probe_answers_only_when_the_page_is_near_the_walks_start(
+    big_channel, make_client, monkeypatch, params, condition, walk_answers
+):
+    monkeypatch.setattr(pagination, "RANGE_PROBE_FACTOR", DEFAULT_PROBE_FACTOR)
+    api = make_client(superuser=True)
+    descending = params.get("sort") == "-pk"
+    q = (
+        Q(created_date__gte=big_created(36_000))
+        if condition == "newest"
+        else Q(created_date__lt=big_created(4_000))
+    )
+    expected = list(
+        Customer.objects.filter(channel=big_channel)
+        .filter(q)
+        .order_by("-pk" if descending else "pk")
+        .values_list("pk", flat=True)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get(list_path(big_channel), params)
+
+    assert response.status_code == 200, response.content
+    assert [row["pk"] for row in response.json()] == expected[:10]
+    assert response["X-Total-Count"] == str(len(expected))
+    # The probe answered (no `id + 0` page through the range's index), or it did not.
+    assert uses_range_hint(queries.captured_queries) is not walk_answers
 
 
 @pytest.mark.postgres
