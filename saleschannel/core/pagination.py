@@ -13,13 +13,13 @@ Range filters in pk order (`RangeOrderHint`): PostgreSQL assumes a range's match
 evenly along the primary key, so for `created_date__gte=...` it walks the pk index and drops
 non-matching rows. Dates grow with the id, so the matches may be bunched at one end and that
 walk can read the whole channel first (250-540 ms on a million customers). When a list in pk
-order has a range condition on one of the hint's columns, the page first walks a bounded window
-of the channel in pk order (RANGE_PROBE_FACTOR rows per row wanted): if the page is there, the
-matches are not bunched away and that is the answer. Otherwise it counts, and when the matches
-are few (at most the count cap) or at most half of the channel, reads the page's ids through
-the range's own `(channel_id, column, id)` index sorted by `id + 0` (the same order, which the
-pk index cannot serve), then fetches those rows by pk: cost in proportion to the matches, never
-to the channel.
+order has a range condition on one of the hint's columns, the page counts first. At most the
+cap's matches: it reads the page's ids through the range's own `(channel_id, column, ..., id)`
+index sorted by `id + 0` (the same order, which the pk index cannot serve), then those rows by
+pk: cost in proportion to the matches, never to the channel. More: it walks a bounded window of
+the channel in pk order (RANGE_PROBE_FACTOR rows per row wanted), which holds the page unless
+the matches are bunched away from the walk's start; if it does not, the matches are read
+through their index as above when they are at most half of the channel, else by the pk walk.
 """
 
 from __future__ import annotations
@@ -33,8 +33,19 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connections
-from django.db.models import BigIntegerField, ExpressionWrapper, F, Lookup, OrderBy, Q, QuerySet
+from django.db.models import (
+    BigIntegerField,
+    ExpressionWrapper,
+    F,
+    Lookup,
+    OrderBy,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.expressions import Col
+from django.db.models.functions import Coalesce
 from django.db.models.sql.where import AND, WhereNode
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
@@ -117,7 +128,8 @@ DEFERRED_JOIN_OFFSET = 1000
 # through the range's index instead.
 RANGE_PROBE_FACTOR = 20
 RANGE_PROBE_MAX_ROWS = 20_000
-RANGE_LOOKUPS = frozenset({"gt", "gte", "lt", "lte", "range"})
+# `startswith` is a range too: LIKE 'abc%' reads [abc, abd) of a pattern_ops index.
+RANGE_LOOKUPS = frozenset({"gt", "gte", "lt", "lte", "range", "startswith"})
 
 
 @dataclass(frozen=True)
@@ -144,6 +156,16 @@ def _range_columns(where: WhereNode) -> set[str]:
         ):
             found.add(child.lhs.target.name)
     return found
+
+
+def _only_these(queryset: QuerySet, page_ids: QuerySet) -> QuerySet:
+    """`queryset`'s columns of the rows `page_ids` (a subquery of `queryset`) names.
+
+    The filters are not repeated: `page_ids` applied them, and with them in the outer query too
+    the planner may read every match again (a prefix's 3,000 rows) to pick the page's 11."""
+    rows = queryset.all()
+    rows.query.where = WhereNode()
+    return rows.filter(pk__in=page_ids)
 
 
 def _by_pk_plus_zero(descending: bool) -> OrderBy:
@@ -208,36 +230,36 @@ class PageLimitPagination(BasePagination):
     def _probe_pk_window(
         self, queryset: QuerySet, offset: int, descending: bool
     ) -> list[Any] | None:
-        """The page (limit + 1 rows) if the channel's first rows in pk order hold it, or None."""
+        """The page (limit + 1 rows) if the channel's first rows in pk order hold it, or None.
+
+        One query: the walk stops at the window's edge (RANGE_PROBE_FACTOR rows per row wanted),
+        which a subquery finds in the (channel, id) index."""
         assert self.range_hint is not None
         wanted = offset + self.limit + 1
         budget = min(RANGE_PROBE_FACTOR * wanted, RANGE_PROBE_MAX_ROWS)
         if budget < wanted:
             return None
         scope = self.range_hint.scope.order_by("-pk" if descending else "pk")
-        edge = list(scope.values_list("pk", flat=True)[budget - 1 : budget])
-        window = queryset
-        if edge:  # the channel is larger than the window: stop the walk at its edge
-            window = queryset.filter(**{"pk__gte" if descending else "pk__lte": edge[0]})
+        edge = Coalesce(
+            Subquery(scope.values("pk")[budget - 1 : budget]),
+            Value(-INT64_MAX - 1 if descending else INT64_MAX),
+            output_field=BigIntegerField(),
+        )
+        window = queryset.filter(**{"pk__gte" if descending else "pk__lte": edge})
         rows = list(window[offset : offset + self.limit + 1])
-        if not edge or len(rows) > self.limit:
-            return rows
-        return None
+        return rows if len(rows) > self.limit else None
 
     def _paginate_range(self, queryset: QuerySet, offset: int, descending: bool) -> list[Any]:
         assert self.range_hint is not None
-        probed = self._probe_pk_window(queryset, offset, descending)
-        if probed is not None:
-            self._take(probed)
-            self.count, self.count_is_exact = self._count(queryset, offset, len(probed))
-            return probed
         count, exact = self._bounded_count(queryset, seen_at_least=0)
         if exact and count <= offset:
             rows: list[Any] = []
-        elif exact or 2 * count <= estimated_count(self.range_hint.scope):
-            order = _by_pk_plus_zero(descending)
-            page_ids = queryset.order_by(order).values("pk")[offset : offset + self.limit + 1]
-            rows = list(queryset.filter(pk__in=page_ids).order_by(order))
+        elif exact:  # at most the cap's matches: through their index, whatever their order
+            rows = self._through_range_index(queryset, offset, descending)
+        elif (probed := self._probe_pk_window(queryset, offset, descending)) is not None:
+            rows = probed
+        elif 2 * count <= estimated_count(self.range_hint.scope):
+            rows = self._through_range_index(queryset, offset, descending)
         else:  # most of the channel matches: the pk walk meets them soon
             rows = list(queryset[offset : offset + self.limit + 1])
         self._take(rows)
@@ -246,6 +268,11 @@ class PageLimitPagination(BasePagination):
         else:
             self.count, self.count_is_exact = max(count, offset + len(rows) + 1), False
         return rows
+
+    def _through_range_index(self, queryset: QuerySet, offset: int, descending: bool) -> list:
+        order = _by_pk_plus_zero(descending)
+        page_ids = queryset.order_by(order).values("pk")[offset : offset + self.limit + 1]
+        return list(_only_these(queryset, page_ids).order_by(order))
 
     def _paginate_keyset(self, queryset: QuerySet, cursor: str) -> list[Any]:
         terms = _ordering(queryset)

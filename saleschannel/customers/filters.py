@@ -31,10 +31,11 @@ SORTABLE_FIELDS = [
     "created_date",
     "modified_date",
 ]
-# Columns with range filters; each has a (channel, column, id) index (models.Customer.Meta),
-# which a page in pk order may be read through (core.pagination.RangeOrderHint).
+# Columns with range filters (a prefix is a range): each has a (channel, column, ..., id) index
+# (models.Customer.Meta; email's pattern_ops one in migration 0006) that a page in pk order may
+# be read through (core.pagination.RangeOrderHint).
 RANGE_FILTERED_COLUMNS = frozenset(
-    {"created_date", "modified_date", "date_joined", "date_of_birth"}
+    {"created_date", "modified_date", "date_joined", "date_of_birth", "email"}
 )
 DATETIME_LOOKUPS = ["exact", "gt", "gte", "lt", "lte"]
 DATE_OF_DATETIME_LOOKUPS = ["exact", "gt", "gte", "lt", "lte"]
