@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
+from saleschannel.core.model_fields import JSONField
+
 
 class Gender(models.TextChoices):
     MALE = "male"
@@ -30,11 +32,11 @@ class Customer(models.Model):
     # The customer's own id inside the sales channel (e.g. a marketplace customer number).
     channel_code = models.CharField(max_length=64)
     erp_code = models.CharField(max_length=64, null=True, blank=True)
-    attributes = models.JSONField(default=dict, blank=True)
-    attribute_kwargs = models.JSONField(default=dict, blank=True)
-    localized_attributes = models.JSONField(default=dict, blank=True)
-    localized_attribute_kwargs = models.JSONField(default=dict, blank=True)
-    extra_field = models.JSONField(default=dict, blank=True)
+    attributes = JSONField(default=dict, blank=True)
+    attribute_kwargs = JSONField(default=dict, blank=True)
+    localized_attributes = JSONField(default=dict, blank=True)
+    localized_attribute_kwargs = JSONField(default=dict, blank=True)
+    extra_field = JSONField(default=dict, blank=True)
     email_allowed = models.BooleanField(default=False)
     sms_allowed = models.BooleanField(default=False)
     call_allowed = models.BooleanField(default=False)

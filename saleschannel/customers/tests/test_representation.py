@@ -10,13 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from saleschannel.channels.tests.factories import ChannelFactory
+from saleschannel.core.model_fields import load_json
 from saleschannel.core.renderers import dumps
 from saleschannel.customers.models import Customer, Gender, UserType
-from saleschannel.customers.representation import (
-    customer_representation,
-    customer_values,
-    load_json,
-)
+from saleschannel.customers.representation import customer_representation, customer_values
 from saleschannel.customers.serializers import CustomerSerializer
 
 text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
