@@ -201,7 +201,7 @@ class PageLimitPagination(BasePagination):
             # A deep OFFSET reads and drops `offset` rows: drop index entries (an index-only scan
             # of the ids) instead of table rows, then fetch the page's rows by pk.
             page_ids = queryset.values("pk")[offset : offset + self.limit + 1]
-            rows = list(queryset.filter(pk__in=page_ids))
+            rows = list(_only_these(queryset, page_ids))
         else:
             rows = list(queryset[offset : offset + self.limit + 1])
         self._take(rows)
