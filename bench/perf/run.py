@@ -47,8 +47,6 @@ import platform
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -63,8 +61,10 @@ import psycopg
 
 if __package__:  # imported as bench.perf.run (the tests)
     from .dataset import DATASET_VERSION, DEFAULT_SEED
-else:  # run as a script: its folder is on sys.path
+else:  # run as a script: its folder is on sys.path, the repository root is not
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from dataset import DATASET_VERSION, DEFAULT_SEED
+from bench.common import free_port, proc_cpu_seconds, stop, tree_cpu_seconds, wrk_percentile_ms
 
 ROOT = Path(__file__).resolve().parents[2]
 PERF = ROOT / "bench" / "perf"
@@ -461,12 +461,6 @@ def check_scenario(s: Scenario, bases: dict[str, str], token: str) -> str:
 # --- servers and wrk --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(build: str, port: int, env: dict[str, str], log_dir: Path) -> subprocess.Popen:
     url = env["DATABASE_URL"]
     server_env = env | {
@@ -496,54 +490,6 @@ def wait_ready(base: str, path: str, token: str, proc: subprocess.Popen) -> None
             pass
         time.sleep(0.2)
     sys.exit(f"{base} did not become ready")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
-    return float(number) * _UNITS[unit]
-
-
-def tree_cpu_seconds(root_pid: int) -> float:
-    """User + system CPU time of a process and its live descendants (the server's workers)."""
-    stats: dict[int, tuple[int, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK)
-    tree, changed = {root_pid}, True
-    while changed:
-        changed = False
-        for pid, (ppid, _) in stats.items():
-            if ppid in tree and pid not in tree:
-                tree.add(pid)
-                changed = True
-    return sum(stats.get(pid, (0, 0.0))[1] for pid in tree)
-
-
-def proc_cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 class Meter:
@@ -635,8 +581,8 @@ def parse_wrk(out: str) -> dict:
         "p99_ms": None,
     }
     if requests:
-        result["p50_ms"] = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
-        result["p99_ms"] = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+        result["p50_ms"] = wrk_percentile_ms(out, 50)
+        result["p99_ms"] = wrk_percentile_ms(out, 99)
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     result["non_2xx"] = int(bad.group(1)) if bad else 0

@@ -27,8 +27,6 @@ import platform
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +36,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # run as a script: the repository root is not on sys.path
+from bench.common import free_port, stop, tree_cpu_seconds, wrk_percentile_ms  # noqa: E402
+
 BIN = Path(os.environ.get("BIN", ROOT / ".venv" / "bin"))
 PY = str(BIN / "python")
 SERVER_CORE = "0"
@@ -86,12 +87,6 @@ def server_commands(port: int) -> dict[str, tuple[list[str], dict[str, str]]]:
             {"CONN_MAX_AGE": "0"},
         ),
     }  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def manage(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
@@ -171,51 +166,6 @@ def wait_healthy(base: str, proc: subprocess.Popen, seconds: float = 60) -> None
     raise RuntimeError("server did not become healthy")
 
 
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(number) * _UNITS[unit]
-
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def tree_cpu_seconds(root_pid: int) -> float:
-    """User + system CPU time of a process and all its descendants (alive ones)."""
-    stats: dict[int, tuple[int, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # After "(comm)": state ppid ... utime(12) stime(13) (0-based here from `state`).
-        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK)
-    tree, total, changed = {root_pid}, 0.0, True
-    while changed:
-        changed = False
-        for pid, (ppid, _) in stats.items():
-            if ppid in tree and pid not in tree:
-                tree.add(pid)
-                changed = True
-    for pid in tree:
-        total += stats.get(pid, (0, 0.0))[1]
-    return total
-
-
 def wrk(url: str, token: str, seconds: int, connections: int, server_pid: int) -> dict[str, float]:
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     argv += ["-H", f"Authorization: Token {token}", url]
@@ -226,8 +176,8 @@ def wrk(url: str, token: str, seconds: int, connections: int, server_pid: int) -
     cpu = tree_cpu_seconds(server_pid) - cpu_before
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
-    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+    p50 = wrk_percentile_ms(out, 50)
+    p99 = wrk_percentile_ms(out, 99)
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {
@@ -325,6 +275,10 @@ def main() -> None:
     if args.only:
         wanted = {name.strip() for name in args.only.split(",")}
         servers = {name: spec for name, spec in servers.items() if name in wanted}
+        if not servers:
+            sys.exit(
+                f"--only matches no server; the servers are: {', '.join(server_commands(port))}"
+            )
     pin = ["taskset", "-c", SERVER_CORE] if shutil.which("taskset") else []
     info = machine()
     print(f"# {info['date']}  nproc={info['nproc']}  cpu={info['cpu']}  python {info['python']}")
@@ -366,7 +320,7 @@ def main() -> None:
                         flush=True,
                     )
             finally:
-                stop(proc)
+                stop(proc, timeout=20)
                 log.close()
 
     print()

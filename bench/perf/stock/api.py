@@ -15,34 +15,11 @@ from rest_framework import serializers, viewsets
 from rest_framework.pagination import PageNumberPagination
 
 from saleschannel.channels.models import Channel
+from saleschannel.channels.serializers import ChannelSerializer as AppChannelSerializer
 from saleschannel.customers.models import Customer
+from saleschannel.customers.serializers import CUSTOMER_FIELDS  # the spec's fields, in order
 from saleschannel.orders.models import Order
 
-CUSTOMER_FIELDS = [
-    "pk",
-    "email",
-    "first_name",
-    "last_name",
-    "phone_number",
-    "is_active",
-    "channel_code",
-    "erp_code",
-    "attributes",
-    "attribute_kwargs",
-    "localized_attributes",
-    "localized_attribute_kwargs",
-    "extra_field",
-    "email_allowed",
-    "sms_allowed",
-    "call_allowed",
-    "date_joined",
-    "gender",
-    "user_type",
-    "date_of_birth",
-    "channel",
-    "created_date",
-    "modified_date",
-]
 DATETIME_LOOKUPS = ["exact", "gt", "gte", "lt", "lte"]
 DATE_PART_LOOKUPS = ["date", "date__gt", "date__gte", "date__lt", "date__lte"]
 JSON_FIELDS = ("attributes", "extra_field")
@@ -51,18 +28,7 @@ JSON_FIELDS = ("attributes", "extra_field")
 class ChannelSerializer(serializers.ModelSerializer):
     class Meta:
         model = Channel
-        fields = [
-            "id",
-            "name",
-            "catalog",
-            "channel_type",
-            "conf",
-            "category_tree",
-            "is_active",
-            "schema",
-            "created_date",
-            "modified_date",
-        ]
+        fields = AppChannelSerializer.Meta.fields
 
 
 class CustomerSerializer(serializers.ModelSerializer):
